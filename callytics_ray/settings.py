@@ -45,7 +45,6 @@ class AudioOptions(_Section):
     loudness_normalization: bool = True
     target_loudness_dbfs: float = -20.0
     min_speech_ratio: float = Field(0.005, ge=0.0, le=1.0)
-    decode_timeout_s: float = Field(120.0, gt=0)
 
 
 class AsrOptions(_Section):

@@ -1,0 +1,217 @@
+"""Speech recognition with faster-whisper: word timestamps, language ID, VAD and loop guards."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
+from callytics_ray.errors import ConfigError, StageError
+from callytics_ray.model_store import resolve_model
+from callytics_ray.settings import AsrOptions, AsrSettings, Settings
+from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChoice:
+    device: str
+    compute_type: str
+
+
+def choose_device(device: str, compute_type: str) -> DeviceChoice:
+    """CUDA with float16 when a GPU is visible to CTranslate2, else CPU with int8."""
+    import ctranslate2
+
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return DeviceChoice(device, compute_type)
+
+
+class Transcriber:
+    """faster-whisper behind one options object.
+
+    Example:
+        >>> transcriber = Transcriber.from_settings(Settings())
+        >>> transcript = transcriber.transcribe(load_audio(Path("call.wav")))
+        >>> transcript.language, transcript.text
+    """
+
+    def __init__(self, model_path: Path, settings: AsrSettings, *, model_name: str) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        choice = choose_device(settings.device, settings.compute_type)
+        self.device = choice
+        self.model_name = model_name
+        self.options = settings.options
+        self._model = WhisperModel(
+            str(model_path),
+            device=choice.device,
+            compute_type=choice.compute_type,
+            cpu_threads=settings.cpu_threads,
+        )
+        self._batched = BatchedInferencePipeline(self._model)
+        # BatchedInferencePipeline keeps per-call state (last_speech_timestamp): one call at a time.
+        self._batched_lock = threading.Lock()
+        logger.info("loaded whisper %s on %s/%s", model_name, choice.device, choice.compute_type)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Transcriber:
+        path = resolve_model(settings.asr.model, kind="whisper", cache_dir=settings.cache_dir, offline=settings.offline)
+        return cls(path, settings.asr, model_name=settings.asr.model)
+
+    @property
+    def is_multilingual(self) -> bool:
+        return bool(self._model.model.is_multilingual)
+
+    def transcribe(self, audio: ProcessedAudio, options: AsrOptions | None = None) -> Transcript:
+        """Transcribe every kept channel; on a dual-channel call each segment carries its channel.
+
+        Raises:
+            ConfigError: a forced language is not in `allowed_languages` or the model lacks it.
+            StageError: the model failed on this audio.
+        """
+        options = options or self.options
+        self._check_language(options)
+        parts = []
+        for index, samples in enumerate(audio.channels):
+            channel = index if len(audio.channels) > 1 else None
+            try:
+                parts.append(self._transcribe_channel(samples, audio.sample_rate_hz, options, channel))
+            except (RuntimeError, ValueError) as err:
+                raise StageError("asr", f"faster-whisper failed: {err}") from err
+        segments = tuple(sorted((s for p in parts for s in p.segments), key=lambda s: (s.start, s.end)))
+        # The channel with the most speech speaks for the call's language.
+        main = max(parts, key=lambda p: (sum(s.end - s.start for s in p.segments), p.language_probability))
+        return Transcript(
+            segments=segments,
+            language=main.language,
+            language_probability=main.language_probability,
+            model=self.model_name,
+            duration_s=audio.duration_s,
+            all_language_probs=main.all_language_probs,
+        )
+
+    def transcribe_batch(
+        self, items: list[tuple[ProcessedAudio, AsrOptions | None]]
+    ) -> list[Transcript | StageError]:
+        """Length-preserving batch call for Serve's @serve.batch: one failure never fails the others."""
+        results: list[Transcript | StageError] = []
+        for audio, options in items:
+            try:
+                results.append(self.transcribe(audio, options))
+            except StageError as err:
+                results.append(err)
+            except ConfigError as err:
+                results.append(StageError("asr", str(err), retriable=False))
+        return results
+
+    def _check_language(self, options: AsrOptions) -> None:
+        if options.language is None:
+            return
+        if options.allowed_languages and options.language not in options.allowed_languages:
+            raise ConfigError(f"language {options.language!r} is not in allowed_languages {options.allowed_languages}")
+        if not self.is_multilingual and options.language != "en":
+            raise ConfigError(f"model {self.model_name} is English-only; it cannot transcribe {options.language!r}")
+        if options.language not in self._model.supported_languages:
+            raise ConfigError(f"Whisper does not know language {options.language!r}")
+
+    def _pick_language(self, samples: np.ndarray, options: AsrOptions) -> tuple[str | None, float | None, tuple]:
+        """Forced, restricted to allowed_languages, or left to Whisper (None)."""
+        if options.language:
+            return options.language, 1.0, ()
+        if not self.is_multilingual:
+            return "en", 1.0, ()
+        if not options.allowed_languages:
+            return None, None, ()
+        _, _, probs = self._model.detect_language(
+            samples, vad_filter=options.vad_filter, language_detection_segments=2
+        )
+        allowed = [(lang, p) for lang, p in probs if lang in options.allowed_languages]
+        if not allowed:
+            return options.allowed_languages[0], 0.0, tuple(probs)
+        lang, prob = max(allowed, key=lambda x: x[1])
+        return lang, float(prob), tuple((lang_, float(p)) for lang_, p in probs)
+
+    def _transcribe_channel(
+        self, samples: np.ndarray, rate: int, options: AsrOptions, channel: int | None
+    ) -> Transcript:
+        language, forced_prob, probs = self._pick_language(samples, options)
+        kwargs = dict(
+            language=language,
+            beam_size=options.beam_size,
+            word_timestamps=options.word_timestamps,
+            vad_filter=options.vad_filter,
+            vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms},
+            condition_on_previous_text=options.condition_on_previous_text,
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+        )
+        duration_s = len(samples) / rate
+        if duration_s >= options.batched_min_duration_s and options.vad_filter:
+            with self._batched_lock:
+                raw, info = self._batched.transcribe(samples, batch_size=options.batch_size, **kwargs)
+                raw = list(raw)
+        else:
+            raw, info = self._model.transcribe(
+                samples, hallucination_silence_threshold=options.hallucination_silence_threshold_s, **kwargs
+            )
+            raw = list(raw)
+        segments = self._clean(raw, options, channel)
+        return Transcript(
+            segments=segments,
+            language=info.language,
+            language_probability=float(forced_prob if forced_prob is not None else info.language_probability),
+            model=self.model_name,
+            duration_s=duration_s,
+            all_language_probs=probs or tuple((lang, float(p)) for lang, p in (info.all_language_probs or ())),
+        )
+
+    def _clean(self, raw: list, options: AsrOptions, channel: int | None) -> tuple[TranscriptSegment, ...]:
+        """Drop Whisper's silence hallucinations and loops; keep everything else as it is."""
+        kept: list[TranscriptSegment] = []
+        previous: list[str] = []
+        for seg in raw:
+            if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
+                continue
+            if seg.compression_ratio > options.compression_ratio_threshold * 1.25:
+                logger.debug("dropping looping segment %.1f-%.1f", seg.start, seg.end)
+                continue
+            if is_repeated_segment(seg.text, previous, options.max_repeats):
+                continue
+            previous.append(seg.text)
+            words = tuple(
+                Word(start=round(w.start, 3), end=round(w.end, 3), text=w.word.strip(), probability=round(w.probability, 4))
+                for w in (seg.words or ())
+                if w.word.strip()
+            )
+            words = collapse_repeated_ngrams(words, options.max_repeats)
+            if options.word_timestamps and not words:
+                continue
+            text = _join_words(words) if words else seg.text.strip()
+            kept.append(
+                TranscriptSegment(
+                    start=words[0].start if words else round(seg.start, 3),
+                    end=words[-1].end if words else round(seg.end, 3),
+                    text=text,
+                    words=words,
+                    channel=channel,
+                    avg_logprob=round(seg.avg_logprob, 4),
+                    no_speech_prob=round(seg.no_speech_prob, 4),
+                    compression_ratio=round(seg.compression_ratio, 3),
+                )
+            )
+        return tuple(kept)
+
+
+def _join_words(words: tuple[Word, ...]) -> str:
+    """Join Whisper word pieces; CJK-free languages get spaces, which Whisper's tokens encode anyway."""
+    return " ".join(w.text for w in words)

@@ -1,0 +1,123 @@
+"""Decode any container/codec PyAV (FFmpeg) reads into float32 channel arrays at one sample rate."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from callytics_ray.errors import (
+    AudioTooLongError,
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAudioError,
+    TooManyChannelsError,
+)
+
+logger = logging.getLogger(__name__)
+
+_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedAudio:
+    """Samples as decoded and resampled.
+
+    Attributes:
+        samples: float32, shape: (num_channels, num_samples), at `sample_rate_hz`.
+        original_sample_rate_hz / original_channels / codec / container: what the file held.
+    """
+
+    samples: np.ndarray
+    sample_rate_hz: int
+    original_sample_rate_hz: int
+    original_channels: int
+    codec: str
+    container: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[1] / self.sample_rate_hz
+
+
+def decode_audio(
+    source: Path | str | bytes,
+    *,
+    target_sample_rate_hz: int,
+    max_duration_s: float,
+    max_channels: int,
+) -> DecodedAudio:
+    """Decode the first audio stream of `source`, resampled to `target_sample_rate_hz`.
+
+    Channels are kept apart up to two; recordings with more channels (when allowed) are
+    downmixed to mono, since no call layout puts three parties on three channels.
+
+    Raises:
+        NotAudioError: no audio stream, or not a media file at all.
+        CorruptAudioError: the stream breaks off or cannot be decoded.
+        EmptyAudioError: zero samples.
+        AudioTooLongError: longer than `max_duration_s`.
+        TooManyChannelsError: more than `max_channels` channels.
+    """
+    name = source.name if isinstance(source, Path) else ("<bytes>" if isinstance(source, bytes) else source)
+    if isinstance(source, bytes) and not source:
+        raise EmptyAudioError("the upload is empty (0 bytes)")
+    if isinstance(source, (str, Path)) and Path(source).stat().st_size == 0:
+        raise EmptyAudioError(f"{name} is empty (0 bytes)")
+    handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        container = av.open(handle, mode="r", metadata_errors="ignore")
+    except (av.error.InvalidDataError, av.error.ValueError, ValueError) as err:
+        raise NotAudioError(f"{name} is not a readable audio file ({err.__class__.__name__})") from err
+    except av.error.FFmpegError as err:
+        raise CorruptAudioError(f"{name} could not be opened: {err}") from err
+    with container:
+        if not container.streams.audio:
+            raise NotAudioError(f"{name} has no audio stream")
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or len(stream.layout.channels)
+        rate = stream.codec_context.sample_rate or stream.rate
+        if channels > max_channels:
+            raise TooManyChannelsError(f"{name} has {channels} channels; at most {max_channels} are allowed")
+        if not rate:
+            raise CorruptAudioError(f"{name} has no sample rate")
+        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if declared_s and declared_s > max_duration_s:
+            raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {max_duration_s:.0f} s")
+        samples = _decode_stream(container, stream, name, channels, target_sample_rate_hz, max_duration_s)
+        codec = stream.codec_context.name
+        container_name = container.format.name
+    if samples.shape[1] == 0:
+        raise EmptyAudioError(f"{name} holds no audio samples")
+    return DecodedAudio(samples, target_sample_rate_hz, int(rate), int(channels), codec, container_name)
+
+
+def _decode_stream(container, stream, name: str, channels: int, rate: int, max_duration_s: float) -> np.ndarray:
+    layout = _LAYOUTS.get(channels, "mono")
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    max_samples = int(max_duration_s * rate)
+    chunks: list[np.ndarray] = []
+    total = 0
+    try:
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray()
+                chunks.append(chunk)
+                total += chunk.shape[1]
+            if total > max_samples:
+                raise AudioTooLongError(f"{name} is longer than the limit of {max_duration_s:.0f} s")
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray())
+    except av.error.FFmpegError as err:
+        if not chunks:
+            raise CorruptAudioError(f"{name} could not be decoded: {err}") from err
+        # A truncated file still yields the audio before the break; keep it, but say so.
+        logger.warning("%s: decoding stopped early (%s); keeping %d samples", name, err, total)
+    n_channels = 1 if layout == "mono" else 2
+    if not chunks:
+        return np.zeros((n_channels, 0), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32)
