@@ -1,0 +1,68 @@
+"""Engine creation and schema set-up. No module-level engine: each process builds its own."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel, create_engine
+
+from callytics_ray.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+logger = logging.getLogger(__name__)
+
+
+def normalize_url(url: str) -> str:
+    """Use the psycopg 3 driver for bare postgres URLs (SQLAlchemy would pick psycopg2)."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL), with the schema created."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    init_db(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the gateway read while a worker writes; foreign keys make deletes cascade.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def init_db(engine: Engine) -> None:
+    """Create tables and the dialect's full-text index (idempotent)."""
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS utterance_fts USING fts5("
+                    "text, call_id UNINDEXED, utterance_id UNINDEXED, tokenize='unicode61')"
+                )
+            )
+        elif engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "CREATE INDEX IF NOT EXISTS ix_utterances_fts ON utterances "
+                    "USING gin (to_tsvector('simple', text))"
+                )
+            )
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot be reached."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

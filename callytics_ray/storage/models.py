@@ -1,0 +1,71 @@
+"""Public read models and query parameters of the store (pydantic, safe to return over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CallRecord(BaseModel):
+    """One call as listed: its state and headline facts, not the whole analysis."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    tenant: str
+    source_name: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    error: str | None = None
+    duration_s: float | None = None
+    language: str | None = None
+    agent_id: str | None = None
+    customer_id: str | None = None
+    variant: str | None = None
+    sentiment_label: str | None = None
+    sentiment_score: float | None = None
+
+
+class StageState(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: str
+    status: str
+    attempts: int
+    error: str | None = None
+    seconds: float | None = None
+
+
+class CallFilter(BaseModel):
+    """Filters for listing calls; every field is optional and they combine with AND."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    language: str | None = None
+    min_duration_s: float | None = Field(default=None, ge=0)
+    max_duration_s: float | None = Field(default=None, ge=0)
+    agent_id: str | None = None
+    customer_id: str | None = None
+    sentiment: str | None = None
+    status: str | None = None
+
+
+class CallPage(BaseModel):
+    items: list[CallRecord]
+    total: int
+    limit: int
+    offset: int
+
+
+class SearchHit(BaseModel):
+    call_id: str
+    utterance_id: int
+    start: float
+    end: float
+    speaker: str | None = None
+    text: str

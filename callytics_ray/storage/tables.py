@@ -1,0 +1,128 @@
+"""SQLModel tables: calls, their utterances and words, analyses, per-stage jobs, audio, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class CallStatus:
+    """Call states. `partial` = stored with what succeeded, a stage failed and can be retried."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    ALL = (QUEUED, PROCESSING, COMPLETED, PARTIAL, FAILED)
+
+
+class Call(SQLModel, table=True):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("tenant", "idempotency_key", name="uq_calls_tenant_idempotency"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant: str = Field(default="default", index=True, max_length=64)
+    source_name: str | None = Field(default=None, max_length=512)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default=CallStatus.QUEUED, index=True, max_length=16)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    duration_s: float | None = Field(default=None, index=True)
+    language: str | None = Field(default=None, index=True, max_length=16)
+    language_probability: float | None = None
+    agent_id: str | None = Field(default=None, index=True, max_length=128)
+    customer_id: str | None = Field(default=None, index=True, max_length=128)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    variant: str | None = Field(default=None, max_length=64)
+    sentiment_label: str | None = Field(default=None, index=True, max_length=16)
+    sentiment_score: float | None = None
+    request_json: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Utterance(SQLModel, table=True):
+    __tablename__ = "utterances"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    position: int
+    start: float
+    end: float
+    speaker: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=16)
+    channel: int | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    sentiment_label: str | None = Field(default=None, max_length=16)
+    sentiment_score: float | None = None
+
+
+class Word(SQLModel, table=True):
+    __tablename__ = "words"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    utterance_id: int = Field(foreign_key="utterances.id", index=True, ondelete="CASCADE")
+    position: int
+    start: float
+    end: float
+    text: str = Field(max_length=256)
+    probability: float
+
+
+class Analysis(SQLModel, table=True):
+    """The full CallAnalysis JSON as the pipeline produced it (the public contract)."""
+
+    __tablename__ = "analyses"
+
+    call_id: str = Field(foreign_key="calls.id", primary_key=True, ondelete="CASCADE", max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    result_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """One stage of one call: the durable state a reconciler resumes from."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("call_id", "stage", name="uq_jobs_call_stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    stage: str = Field(max_length=32)
+    status: str = Field(default="pending", index=True, max_length=16)  # pending|running|done|failed|skipped
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(default_factory=utcnow)
+    seconds: float | None = None
+
+
+class CallAudio(SQLModel, table=True):
+    """The uploaded recording, kept so a failed call can be retried from the database alone."""
+
+    __tablename__ = "call_audio"
+
+    call_id: str = Field(foreign_key="calls.id", primary_key=True, ondelete="CASCADE", max_length=36)
+    filename: str | None = Field(default=None, max_length=512)
+    content_type: str | None = Field(default=None, max_length=128)
+    size_bytes: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored as a SHA-256 hash of the secret; `prefix` identifies it in logs."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(index=True, unique=True, max_length=16)
+    key_hash: str = Field(max_length=64)
+    tenant: str = Field(index=True, max_length=64)
+    scopes: str = Field(max_length=128)  # comma-separated: submit,read,admin
+    name: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked: bool = False
