@@ -21,6 +21,8 @@ from callytics_ray.errors import (
 logger = logging.getLogger(__name__)
 
 _LAYOUTS = {1: "mono", 2: "stereo"}
+# Below this share of the declared duration a decode is treated as a broken file, not a short one.
+_MIN_DECODED_SHARE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def decode_audio(
     handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
         container = av.open(handle, mode="r", metadata_errors="ignore")
-    except (av.error.InvalidDataError, av.error.ValueError, ValueError) as err:
+    except av.error.InvalidDataError as err:
         raise NotAudioError(f"{name} is not a readable audio file ({err.__class__.__name__})") from err
     except av.error.FFmpegError as err:
         raise CorruptAudioError(f"{name} could not be opened: {err}") from err
@@ -88,7 +90,7 @@ def decode_audio(
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
         if declared_s and declared_s > max_duration_s:
             raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {max_duration_s:.0f} s")
-        samples = _decode_stream(container, stream, name, channels, target_sample_rate_hz, max_duration_s)
+        samples = _decode_stream(container, stream, name, channels, target_sample_rate_hz, max_duration_s, declared_s)
         codec = stream.codec_context.name
         container_name = container.format.name
     if samples.shape[1] == 0:
@@ -96,7 +98,9 @@ def decode_audio(
     return DecodedAudio(samples, target_sample_rate_hz, int(rate), int(channels), codec, container_name)
 
 
-def _decode_stream(container, stream, name: str, channels: int, rate: int, max_duration_s: float) -> np.ndarray:
+def _decode_stream(
+    container, stream, name: str, channels: int, rate: int, max_duration_s: float, declared_s: float | None
+) -> np.ndarray:
     layout = _LAYOUTS.get(channels, "mono")
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
     max_samples = int(max_duration_s * rate)
@@ -113,10 +117,14 @@ def _decode_stream(container, stream, name: str, channels: int, rate: int, max_d
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
     except av.error.FFmpegError as err:
-        if not chunks:
-            raise CorruptAudioError(f"{name} could not be decoded: {err}") from err
-        # A truncated file still yields the audio before the break; keep it, but say so.
-        logger.warning("%s: decoding stopped early (%s); keeping %d samples", name, err, total)
+        # A damaged last frame is common and harmless; a break early in the file loses the call.
+        if not declared_s or total / rate < _MIN_DECODED_SHARE * declared_s:
+            raise CorruptAudioError(f"{name} is corrupt: decoding failed after {total / rate:.1f} s ({err})") from err
+        logger.warning("%s: decoding stopped at %.1f of %.1f s (%s)", name, total / rate, declared_s, err)
+    if declared_s and declared_s > 1.0 and total / rate < _MIN_DECODED_SHARE * declared_s:
+        raise CorruptAudioError(
+            f"{name} is truncated: its header promises {declared_s:.1f} s but only {total / rate:.1f} s decode"
+        )
     n_channels = 1 if layout == "mono" else 2
     if not chunks:
         return np.zeros((n_channels, 0), dtype=np.float32)

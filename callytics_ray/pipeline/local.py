@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from functools import cached_property
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from callytics_ray.asr import Transcriber
 from callytics_ray.audio import load_audio
@@ -12,16 +13,38 @@ from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.settings import AsrOptions, Settings
 from callytics_ray.types import AudioInfo, ProcessedAudio, Transcript
 
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value built on first use, once, even when several threads ask at the same time."""
+
+    def __init__(self, build: Callable[[], T], value: T | None = None) -> None:
+        self._build = build
+        self._value = value
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
 
 class LocalStages:
-    """The StageBackend for the CLI, benchmarks and tests: no Ray, models loaded on first use."""
+    """The StageBackend for the CLI, benchmarks and tests: no Ray, models loaded on first use.
 
-    def __init__(self, settings: Settings) -> None:
+    Already-loaded core objects can be passed in (tests share one model across many calls).
+    """
+
+    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None) -> None:
         self.settings = settings
+        self._transcriber = Lazy(lambda: Transcriber.from_settings(settings), transcriber)
 
-    @cached_property
+    @property
     def transcriber(self) -> Transcriber:
-        return Transcriber.from_settings(self.settings)
+        return self._transcriber.get()
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]:
         audio = await asyncio.to_thread(

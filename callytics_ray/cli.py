@@ -1,0 +1,293 @@
+"""The `callytics` command: analyse recordings, browse stored calls, manage API keys and models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from callytics_ray.errors import CallyticsError
+from callytics_ray.export import FORMATS, render
+from callytics_ray.settings import Settings
+
+logger = logging.getLogger("callytics_ray.cli")
+
+
+class CliError(Exception):
+    """A one-line error for the user; exits with status 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    settings = Settings(**overrides)
+    if getattr(args, "model", None):
+        settings.asr.model = args.model
+    if getattr(args, "language", None):
+        settings.asr.options.language = args.language
+    return settings
+
+
+def _store(settings: Settings):
+    from callytics_ray.storage import CallStore
+
+    return CallStore.from_url(settings.database_url, echo=settings.storage.echo_sql)
+
+
+# --- analyze -------------------------------------------------------------------------------------
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from callytics_ray.pipeline import STAGES, LocalStages, analyze_file
+
+    settings = _settings(args)
+    missing = [p for p in args.files if not p.is_file()]
+    if missing:
+        raise CliError(f"no such file: {missing[0]}")
+    store = None if args.no_store else _store(settings)
+    stages = LocalStages(settings)
+    console = Console(stderr=True, soft_wrap=True)
+    failures = 0
+    for path in args.files:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=console, transient=not console.is_terminal, disable=args.quiet,
+        ) as progress:
+            tasks = {s: progress.add_task(f"{path.name}: {s}", total=1, start=False) for s in STAGES}
+
+            def hook(stage: str, event: str, seconds: float) -> None:
+                task = tasks.get(stage)
+                if task is None:
+                    tasks[stage] = task = progress.add_task(f"{path.name}: {stage}", total=1, start=False)
+                if event == "start":
+                    progress.start_task(task)
+                else:
+                    progress.update(task, completed=1, description=f"{path.name}: {stage} {event} ({seconds:.1f} s)")
+
+            try:
+                analysis = analyze_file(
+                    path, settings, stages=stages, store=store, hook=hook,
+                    language=args.language, layout=args.layout,
+                    agent_id=args.agent_id, customer_id=args.customer_id,
+                )
+            except CallyticsError as err:
+                failures += 1
+                console.print(f"callytics: {path}: {err}", style="red", highlight=False)
+                continue
+        _emit(analysis, args.format, args.out, path)
+        if analysis.errors:
+            failures += 1
+            console.print(f"callytics: {path}: stored as incomplete: {analysis.errors}", style="yellow", highlight=False)
+        elif not args.quiet:
+            console.print(
+                f"{path.name}: call {analysis.call_id}, {analysis.audio.duration_s:.1f} s, "
+                f"language {analysis.language} ({analysis.language_probability:.2f}), "
+                f"{len(analysis.segments)} segments", highlight=False,
+            )
+    return 1 if failures else 0
+
+
+def _emit(analysis, fmt: str, out: Path | None, source: Path) -> None:
+    rendered = render(analysis, fmt)
+    if out is None:
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{source.stem}.{fmt}").write_text(rendered, encoding="utf-8")
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+def cmd_calls_list(args: argparse.Namespace) -> int:
+    from callytics_ray.storage import CallFilter
+
+    filters = CallFilter(
+        tenant=args.tenant, language=args.language, agent_id=args.agent_id, sentiment=args.sentiment,
+        status=args.status, min_duration_s=args.min_duration, max_duration_s=args.max_duration,
+        created_after=args.since, created_before=args.until,
+    )
+    page = _store(_settings(args)).list_calls(filters, limit=args.limit, offset=args.offset)
+    if args.json:
+        print(page.model_dump_json(indent=2))
+        return 0
+    for c in page.items:
+        duration = f"{c.duration_s:7.1f}s" if c.duration_s is not None else "      -"
+        print(f"{c.id}  {c.created_at:%Y-%m-%d %H:%M}  {c.status:<10} {duration}  {c.language or '-':<3} {c.source_name or ''}")
+    print(f"{len(page.items)} of {page.total} calls", file=sys.stderr)
+    return 0
+
+
+def cmd_calls_show(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    record = store.get_call(args.call_id)
+    print(record.model_dump_json(indent=2))
+    for state in store.stage_states(args.call_id):
+        print(f"  {state.stage:<12} {state.status:<8} attempts={state.attempts} {state.error or ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_calls_export(args: argparse.Namespace) -> int:
+    analysis = _store(_settings(args)).get_analysis(args.call_id)
+    rendered = render(analysis, args.format)
+    if args.out:
+        args.out.write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+    return 0
+
+
+def cmd_calls_search(args: argparse.Namespace) -> int:
+    hits = _store(_settings(args)).search(args.query, tenant=args.tenant, limit=args.limit)
+    for h in hits:
+        print(f"{h.call_id}  {h.start:7.2f}-{h.end:7.2f}  {h.speaker or '-':<12} {h.text}")
+    print(f"{len(hits)} matches", file=sys.stderr)
+    return 0
+
+
+def cmd_calls_delete(args: argparse.Namespace) -> int:
+    _store(_settings(args)).delete_call(args.call_id)
+    print(f"deleted {args.call_id}", file=sys.stderr)
+    return 0
+
+
+# --- keys and models -----------------------------------------------------------------------------
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from callytics_ray.storage.keys import create_api_key
+
+    scopes = tuple(s.strip() for s in args.scopes.split(",") if s.strip())
+    secret, record = create_api_key(_store(_settings(args)).engine, tenant=args.tenant, scopes=scopes, name=args.name)
+    print(secret)
+    print(f"key {record.prefix} for tenant {record.tenant} with scopes {','.join(record.scopes)}; "
+          "the secret above is shown only once", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from callytics_ray.storage.keys import revoke_api_key
+
+    if not revoke_api_key(_store(_settings(args)).engine, args.prefix):
+        raise CliError(f"no key with prefix {args.prefix}")
+    return 0
+
+
+def cmd_models_resolve(args: argparse.Namespace) -> int:
+    from callytics_ray.model_store import resolve_model
+
+    settings = _settings(args)
+    print(resolve_model(args.ref, kind=args.kind, cache_dir=settings.cache_dir, offline=settings.offline))
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from callytics_ray.model_store import BUNDLED
+
+    for name, bundled in BUNDLED.items():
+        print(f"bundled:{name:<22} {bundled.kind:<20} pip install {bundled.pip_name}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def _datetime(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callytics", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("--database-url", help="overrides CALLYTICS_DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="analyse recordings and store the results")
+    analyze.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    analyze.add_argument("--model", help="speech model: bundled:whisper-base, bundled:whisper-tiny.en, a directory or a faster-whisper name")
+    analyze.add_argument("--language", help="language hint, e.g. en or ko (default: detect)")
+    analyze.add_argument("--layout", choices=("auto", "mono", "dual"), help="channel layout (default: auto)")
+    analyze.add_argument("--format", choices=FORMATS, default="txt")
+    analyze.add_argument("--out", type=Path, help="write <name>.<format> files here instead of stdout")
+    analyze.add_argument("--agent-id")
+    analyze.add_argument("--customer-id")
+    analyze.add_argument("--no-store", action="store_true", help="do not store results")
+    analyze.add_argument("-q", "--quiet", action="store_true")
+    analyze.set_defaults(func=cmd_analyze)
+
+    calls = sub.add_parser("calls", help="stored calls").add_subparsers(dest="calls_command", required=True)
+    lst = calls.add_parser("list")
+    for flag in ("--tenant", "--language", "--agent-id", "--sentiment", "--status"):
+        lst.add_argument(flag)
+    lst.add_argument("--min-duration", type=float)
+    lst.add_argument("--max-duration", type=float)
+    lst.add_argument("--since", type=_datetime)
+    lst.add_argument("--until", type=_datetime)
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--offset", type=int, default=0)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_calls_list)
+    show = calls.add_parser("show")
+    show.add_argument("call_id")
+    show.set_defaults(func=cmd_calls_show)
+    export = calls.add_parser("export")
+    export.add_argument("call_id")
+    export.add_argument("--format", choices=FORMATS, default="json")
+    export.add_argument("--out", type=Path)
+    export.set_defaults(func=cmd_calls_export)
+    search = calls.add_parser("search")
+    search.add_argument("query")
+    search.add_argument("--tenant")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(func=cmd_calls_search)
+    delete = calls.add_parser("delete")
+    delete.add_argument("call_id")
+    delete.set_defaults(func=cmd_calls_delete)
+
+    keys = sub.add_parser("keys", help="API keys for the HTTP gateway").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scopes", default="submit,read", help="comma-separated: submit,read,admin")
+    create.add_argument("--name")
+    create.set_defaults(func=cmd_keys_create)
+    revoke = keys.add_parser("revoke")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    models = sub.add_parser("models", help="model references").add_subparsers(dest="models_command", required=True)
+    models.add_parser("list").set_defaults(func=cmd_models_list)
+    resolve = models.add_parser("resolve", help="print the local directory of a model reference")
+    resolve.add_argument("ref")
+    resolve.add_argument("--kind", default="whisper")
+    resolve.set_defaults(func=cmd_models_resolve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (CallyticsError, CliError, ValueError) as err:
+        print(f"callytics: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("callytics: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
