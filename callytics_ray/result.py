@@ -61,6 +61,140 @@ class SpeakerResult(_Model):
     talk_time_s: float
 
 
+PiiType = Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number"]
+
+
+class TrajectoryPoint(_Model):
+    """Mean sentiment of one stretch of the call."""
+
+    start: float
+    end: float
+    score: float
+    label: SentimentLabel
+
+
+class SpeakerSentimentResult(_Model):
+    speaker: str
+    role: Role | None = None
+    label: SentimentLabel
+    score: float
+    trajectory: list[TrajectoryPoint] = []
+
+
+class CallSentimentResult(_Model):
+    """Call-level sentiment.
+
+    Attributes:
+        trajectory: how the customer's sentiment moved from start to end (the whole call when no
+            customer is known); `change` is its last point minus its first.
+    """
+
+    label: SentimentLabel
+    score: float
+    speakers: list[SpeakerSentimentResult] = []
+    trajectory: list[TrajectoryPoint] = []
+    change: float = 0.0
+    method: str
+
+
+class InterruptionResult(_Model):
+    time: float = Field(description="when the interrupter started, seconds from call start")
+    interrupter: str
+    interrupted: str
+    overlap_s: float
+
+
+class ResponseLatencyResult(_Model):
+    """Gaps between one party stopping and the other starting."""
+
+    from_speaker: str
+    to_speaker: str
+    count: int
+    mean_s: float
+    median_s: float
+    max_s: float
+
+
+class SpeakerQualityResult(_Model):
+    speaker: str
+    role: Role | None = None
+    talk_time_s: float
+    talk_share: float
+    words: int
+    speaking_rate_wpm: float
+    interruptions_made: int
+    positive_words: dict[str, int] = {}
+    negative_words: dict[str, int] = {}
+    profane_words: dict[str, int] = {}
+    politeness_markers: dict[str, int] = {}
+
+
+class QualityResult(_Model):
+    """Communication-quality metrics of a call."""
+
+    duration_s: float
+    talk_share_by_role: dict[str, float]
+    silence_ratio: float
+    longest_silence_s: float
+    overtalk_s: float
+    overtalk_ratio: float
+    interruptions: list[InterruptionResult] = []
+    response_latency: list[ResponseLatencyResult] = []
+    speakers: list[SpeakerQualityResult] = []
+
+
+class ConflictResult(_Model):
+    flag: bool
+    evidence: list[str] = []
+
+
+class RoleConfirmationResult(_Model):
+    speaker: str
+    role: Role
+    agrees: bool = Field(description="whether the analyzer agrees with the role diarization assigned")
+
+
+class TokenUsageResult(_Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    requests: int = 0
+
+
+class AnalysisResult(_Model):
+    """What the call was about and how it went.
+
+    Attributes:
+        analyzer: "llm" or "offline"; `model` names the LLM or the offline method.
+        satisfaction: estimated customer satisfaction, 1 (very dissatisfied) to 5 (very satisfied).
+    """
+
+    summary: str
+    topics: list[str] = []
+    reason: str | None = None
+    outcome: str | None = None
+    resolved: bool | None = None
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    conflict: ConflictResult
+    action_items: list[str] = []
+    roles: list[RoleConfirmationResult] = []
+    analyzer: Literal["llm", "offline"]
+    model: str
+    chunks: int = 1
+    usage: TokenUsageResult | None = None
+
+
+class RedactionResult(_Model):
+    """One masked span. `start`/`end` are character offsets into `segments[segment].text` as stored
+    (the mask itself when the text was redacted before storage); `start_s`/`end_s` are audio times."""
+
+    type: PiiType
+    segment: int
+    start: int
+    end: int
+    start_s: float | None = None
+    end_s: float | None = None
+
+
 class CallAnalysis(_Model):
     """Everything known about one call. Stages fill their fields; the rest stay None."""
 
@@ -75,6 +209,10 @@ class CallAnalysis(_Model):
     variant: str | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     models: dict[str, str] = Field(default_factory=dict, description="model reference per stage")
+    sentiment: CallSentimentResult | None = None
+    quality: QualityResult | None = None
+    analysis: AnalysisResult | None = None
+    redactions: list[RedactionResult] | None = None
     errors: dict[str, str] | None = Field(default=None, description="stage -> why it failed")
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ChannelLayout = Literal["auto", "mono", "dual"]
@@ -90,6 +90,146 @@ class StorageSettings(_Section):
     store_audio: bool = True
 
 
+class PunctuationOptions(_Section):
+    """When and how punctuation is restored.
+
+    Attributes:
+        restore: "auto" restores only text that lost punctuation (lower-case or unpunctuated runs,
+            text re-split at speaker boundaries) and keeps Whisper's own punctuation elsewhere;
+            "always" re-punctuates everything; "never" only splits sentences.
+        max_unpunctuated_words: a run of more words than this with no sentence mark counts as lost.
+        sentence_pause_s: offline method: a pause at least this long between words ends a sentence.
+        comma_pause_s: offline method: a pause at least this long inside a sentence becomes a comma.
+        truecase: capitalise restored English text with the `truecase` statistics.
+    """
+
+    restore: Literal["auto", "always", "never"] = "auto"
+    max_unpunctuated_words: int = Field(25, ge=3)
+    sentence_pause_s: float = Field(0.7, gt=0)
+    comma_pause_s: float = Field(0.35, gt=0)
+    truecase: bool = True
+
+
+class PunctuationSettings(_Section):
+    """Structural punctuation settings.
+
+    Attributes:
+        model: a deepmultilingualpunctuation checkpoint (hub id such as
+            "oliverguhr/fullstop-punctuation-multilang-large" or a local directory); None uses the
+            offline pause-and-ending method.
+    """
+
+    model: str | None = None
+    device: Device = "auto"
+    options: PunctuationOptions = PunctuationOptions()
+
+
+class SentimentOptions(_Section):
+    """Tunable sentiment options.
+
+    Attributes:
+        neutral_band: a signed score within +/- this is labelled neutral by the lexicon-only method.
+        trajectory_points: how many windows the customer's sentiment trajectory is cut into.
+    """
+
+    neutral_band: float = Field(0.05, ge=0.0, lt=1.0)
+    trajectory_points: int = Field(3, ge=2, le=20)
+
+
+class SentimentSettings(_Section):
+    """Structural sentiment settings.
+
+    Attributes:
+        model: a transformers sequence-classification checkpoint (hub id or local directory) for
+            production; None uses the offline method below.
+        method: offline method: "combined" (logistic head over sentence embeddings plus lexicon
+            features), "embedding" (head over embeddings only) or "lexicon" (VADER and a Korean list).
+        embedding_model: the sentence encoder of the offline head.
+    """
+
+    model: str | None = None
+    method: Literal["combined", "embedding", "lexicon"] = "combined"
+    embedding_model: str = "bundled:all-MiniLM-L6-v2"
+    device: Device = "auto"
+    batch_size: int = Field(32, ge=1)
+    options: SentimentOptions = SentimentOptions()
+
+
+class QualityOptions(_Section):
+    """Thresholds of the communication-quality metrics.
+
+    Attributes:
+        min_overlap_s: overlapping speech shorter than this is not counted as overtalk.
+        interruption_min_overlap_s: a speaker who starts this far before the other stops interrupts.
+        backchannel_max_words: overlaps of this many words or fewer ("okay", "yes") are not
+            interruptions.
+        max_response_latency_s: gaps between parties longer than this are not counted as responses.
+    """
+
+    min_overlap_s: float = Field(0.1, ge=0.0)
+    interruption_min_overlap_s: float = Field(0.3, ge=0.0)
+    backchannel_max_words: int = Field(2, ge=0)
+    max_response_latency_s: float = Field(10.0, gt=0)
+
+
+class LLMOptions(_Section):
+    """Tunable options of the LLM analyzer.
+
+    Attributes:
+        timeout_s: per request.
+        max_retries: further attempts after a failed or invalid response.
+        backoff_initial_s / backoff_max_s: exponential backoff between attempts.
+        token_budget: estimated prompt tokens per request; longer calls are chunked and merged.
+        max_output_tokens: completion limit per request.
+        structured_output: "json_schema" (response_format) or "tool" (a forced function call).
+        redact_before_send: mask PII in everything sent to the endpoint.
+        fallback_offline: when the endpoint fails, record the failure and run the offline analyzer.
+    """
+
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    backoff_initial_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(20.0, ge=0)
+    token_budget: int = Field(6000, ge=500)
+    max_output_tokens: int = Field(1200, ge=64)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    structured_output: Literal["json_schema", "tool"] = "json_schema"
+    redact_before_send: bool = True
+    fallback_offline: bool = True
+
+
+class LLMSettings(_Section):
+    """Structural LLM settings: any OpenAI-protocol endpoint (OpenAI, Azure OpenAI, vLLM, Ollama).
+
+    Attributes:
+        base_url: e.g. "http://localhost:11434/v1"; None runs the offline analyzer.
+        api_key: sent as the bearer token (local servers accept any value).
+        model: the model name the endpoint knows.
+    """
+
+    base_url: str | None = None
+    api_key: SecretStr = SecretStr("not-needed")
+    model: str = "gpt-4o-mini"
+    options: LLMOptions = LLMOptions()
+
+
+class RedactionOptions(_Section):
+    """PII masking.
+
+    Attributes:
+        types: which kinds of PII are detected.
+        before_storage: also store the masked text (the spans are stored either way).
+        unverified_digit_runs: mask runs of 12 or more digits that fail the card check (a
+            misrecognised card or account number) as "account_number".
+    """
+
+    types: list[Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number"]] = [
+        "card", "phone", "email", "ssn", "kr_rrn", "account_number",
+    ]
+    before_storage: bool = False
+    unverified_digit_runs: bool = True
+
+
 class Settings(BaseSettings):
     """Every setting of Callytics-Ray. Build one per process (or per replica) and pass it down."""
 
@@ -106,3 +246,8 @@ class Settings(BaseSettings):
     audio: AudioOptions = AudioOptions()
     asr: AsrSettings = AsrSettings()
     storage: StorageSettings = StorageSettings()
+    punctuation: PunctuationSettings = PunctuationSettings()
+    sentiment: SentimentSettings = SentimentSettings()
+    quality: QualityOptions = QualityOptions()
+    llm: LLMSettings = LLMSettings()
+    redaction: RedactionOptions = RedactionOptions()

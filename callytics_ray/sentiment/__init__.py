@@ -1,0 +1,18 @@
+"""Sentiment per utterance, per speaker and for the call (English and Korean)."""
+
+from callytics_ray.sentiment.aggregate import summarize_sentiment, trajectory
+from callytics_ray.sentiment.classifier import SentimentClassifier
+from callytics_ray.sentiment.labels import LABELS, Sentiment
+from callytics_ray.sentiment.lexicon import LexiconScorer
+from callytics_ray.sentiment.wordlists import WordList, load_wordlists
+
+__all__ = [
+    "LABELS",
+    "LexiconScorer",
+    "Sentiment",
+    "SentimentClassifier",
+    "WordList",
+    "load_wordlists",
+    "summarize_sentiment",
+    "trajectory",
+]
