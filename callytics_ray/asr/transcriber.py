@@ -189,7 +189,12 @@ class Transcriber:
                 continue
             previous.append(seg.text)
             words = tuple(
-                Word(start=round(w.start, 3), end=round(w.end, 3), text=w.word.strip(), probability=round(w.probability, 4))
+                Word(
+                    start=round(float(w.start), 3),
+                    end=round(float(w.end), 3),
+                    text=w.word.strip(),
+                    probability=round(float(w.probability), 4),
+                )
                 for w in (seg.words or ())
                 if w.word.strip()
             )
@@ -199,14 +204,14 @@ class Transcriber:
             text = _join_words(words) if words else seg.text.strip()
             kept.append(
                 TranscriptSegment(
-                    start=words[0].start if words else round(seg.start, 3),
-                    end=words[-1].end if words else round(seg.end, 3),
+                    start=words[0].start if words else round(float(seg.start), 3),
+                    end=words[-1].end if words else round(float(seg.end), 3),
                     text=text,
                     words=words,
                     channel=channel,
-                    avg_logprob=round(seg.avg_logprob, 4),
-                    no_speech_prob=round(seg.no_speech_prob, 4),
-                    compression_ratio=round(seg.compression_ratio, 3),
+                    avg_logprob=round(float(seg.avg_logprob), 4),
+                    no_speech_prob=round(float(seg.no_speech_prob), 4),
+                    compression_ratio=round(float(seg.compression_ratio), 3),
                 )
             )
         return tuple(kept)
