@@ -131,17 +131,17 @@ async def run_call(
     try:
         processed = await run.stage("audio", lambda: backend.process_audio(request))
     except AudioError as err:
-        await _finish(run, analysis, CallStatus.FAILED, str(err))
+        await _finish(run, analysis, CallStatus.FAILED)
         raise
     if processed is None:
-        return await _finish(run, analysis, CallStatus.FAILED, run.errors["audio"])
+        return await _finish(run, analysis, CallStatus.FAILED)
     info, audio = processed
     analysis.audio = assemble.audio_result(info)
 
     options = asr_options.model_copy(update={"language": request.language}) if request.language else asr_options
     transcript = await run.stage("asr", lambda: backend.transcribe(audio, options))
     if transcript is None:
-        return await _finish(run, analysis, CallStatus.FAILED, run.errors["asr"])
+        return await _finish(run, analysis, CallStatus.FAILED)
     analysis.language = transcript.language
     analysis.language_probability = round(transcript.language_probability, 4)
     analysis.models["asr"] = transcript.model
@@ -149,10 +149,11 @@ async def run_call(
 
     failed_required = REQUIRED_STAGES & run.errors.keys()
     status = CallStatus.FAILED if failed_required else (CallStatus.PARTIAL if run.errors else CallStatus.COMPLETED)
-    return await _finish(run, analysis, status, "; ".join(f"{k}: {v}" for k, v in run.errors.items()) or None)
+    return await _finish(run, analysis, status)
 
 
-async def _finish(run: _Run, analysis: CallAnalysis, status: str, error: str | None) -> CallAnalysis:
+async def _finish(run: _Run, analysis: CallAnalysis, status: str) -> CallAnalysis:
+    error = "; ".join(f"{stage}: {message}" for stage, message in run.errors.items()) or None
     analysis.timings = dict(run.timings)
     analysis.errors = dict(run.errors) or None
     if run.store is not None:

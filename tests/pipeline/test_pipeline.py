@@ -1,0 +1,94 @@
+"""The in-process pipeline end to end: real models, real SQLite, stage states and failure handling."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from callytics_ray.errors import NotAudioError
+from callytics_ray.pipeline import STAGES, CallRequest, RetryPolicy, analyze_file, run_call
+from callytics_ray.storage import CallStatus, CallStore
+
+pytestmark = pytest.mark.models
+
+
+def test_analyze_file_stores_a_complete_call(settings, local_stages, stereo_call_path):
+    store = CallStore.from_url(settings.database_url)
+    events = []
+    analysis = analyze_file(stereo_call_path, settings, stages=local_stages, store=store,
+                            hook=lambda stage, event, s: events.append((stage, event)))
+    assert ("audio", "done") in events and ("asr", "done") in events
+    assert analysis.audio.layout == "dual" and analysis.language == "en"
+    assert {s.channel for s in analysis.segments} == {0, 1}
+    assert set(analysis.timings) >= {"audio", "asr"} and analysis.models["asr"] == "bundled:whisper-base"
+    record = store.get_call(analysis.call_id)
+    assert record.status == CallStatus.COMPLETED and record.source_name == "stereo_diarization.wav"
+    assert store.get_analysis(analysis.call_id).segments == analysis.segments
+    assert all(s.status == "done" for s in store.stage_states(analysis.call_id))
+    assert store.search("horizon")[0].call_id == analysis.call_id
+
+
+def test_bad_audio_is_stored_as_failed_with_the_reason(settings, local_stages, tmp_path):
+    store = CallStore.from_url(settings.database_url)
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("not audio at all")
+    with pytest.raises(NotAudioError):
+        analyze_file(bogus, settings, stages=local_stages, store=store)
+    [record] = store.list_calls().items
+    assert record.status == CallStatus.FAILED and "not a readable audio file" in record.error
+    audio_state = store.stage_states(record.id)[0]
+    assert audio_state.stage == "audio" and audio_state.status == "failed" and audio_state.attempts == 1
+
+
+class FlakyTranscriber:
+    """Wraps the real stages; the recognizer's first `failures` calls die like a crashed replica."""
+
+    def __init__(self, inner, failures: int):
+        self.inner, self.failures, self.calls = inner, failures, 0
+
+    async def process_audio(self, request):
+        return await self.inner.process_audio(request)
+
+    async def transcribe(self, audio, options):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("replica died")
+        return await self.inner.transcribe(audio, options)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _request(store, path) -> CallRequest:
+    call_id = str(uuid.uuid4())
+    store.create_call(call_id=call_id, source_name=path.name, stages=STAGES)
+    return CallRequest(call_id=call_id, source=path, name=path.name)
+
+
+def test_a_stage_that_fails_once_is_retried(settings, local_stages, stereo_call_path):
+    store = CallStore.from_url(settings.database_url)
+    backend = FlakyTranscriber(local_stages, failures=1)
+    request = _request(store, stereo_call_path)
+    analysis = asyncio.run(run_call(request, backend, asr_options=settings.asr.options, store=store,
+                                    retry=RetryPolicy(attempts=3, backoff_s=0.01)))
+    assert analysis.errors is None and analysis.segments
+    asr = [s for s in store.stage_states(request.call_id) if s.stage == "asr"][0]
+    assert asr.status == "done" and asr.attempts == 1 and backend.calls == 2
+
+
+def test_a_stage_that_keeps_failing_leaves_a_retriable_call(settings, local_stages, stereo_call_path):
+    store = CallStore.from_url(settings.database_url)
+    request = _request(store, stereo_call_path)
+    analysis = asyncio.run(run_call(request, FlakyTranscriber(local_stages, failures=99),
+                                    asr_options=settings.asr.options, store=store,
+                                    retry=RetryPolicy(attempts=2, backoff_s=0.01)))
+    assert "replica died" in analysis.errors["asr"]
+    record = store.get_call(request.call_id)
+    assert record.status == CallStatus.FAILED and "asr" in record.error
+    stored = store.get_analysis(request.call_id)
+    assert stored.audio is not None and stored.audio.layout == "dual"  # what succeeded is kept
+    # The same call, retried once the recognizer is healthy again, completes.
+    retried = asyncio.run(run_call(request, local_stages, asr_options=settings.asr.options, store=store))
+    assert retried.errors is None and store.get_call(request.call_id).status == CallStatus.COMPLETED

@@ -1,0 +1,157 @@
+"""CallStore on a real SQLite file and a real PostgreSQL server: the same tests for both."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from callytics_ray.errors import NotFoundError
+from callytics_ray.result import AudioResult, CallAnalysis, SegmentResult, SentimentResult, WordResult
+from callytics_ray.storage import CallFilter, CallStatus, CallStore
+from callytics_ray.storage.keys import create_api_key, revoke_api_key, verify_api_key
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path) -> CallStore:
+    if request.param == "sqlite":
+        yield CallStore.from_url(f"sqlite:///{tmp_path / 'store.db'}")
+        return
+    url = request.getfixturevalue("postgres_url")
+    from sqlalchemy import text
+
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    bootstrap = CallStore.from_url(url).engine
+    with bootstrap.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    bootstrap.dispose()
+    scoped = url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    yield CallStore.from_url(scoped)
+    with CallStore.from_url(url).engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def analysis(call_id: str, *, language="en", duration=30.0, texts=("hello there", "my card was charged twice"),
+             created_at=None) -> CallAnalysis:
+    segments = []
+    t = 0.0
+    for i, text in enumerate(texts):
+        words = [WordResult(start=t + j * 0.3, end=t + j * 0.3 + 0.25, text=w, probability=0.9)
+                 for j, w in enumerate(text.split())]
+        segments.append(SegmentResult(start=t, end=t + 2, text=text, words=words, speaker=f"SPEAKER_0{i % 2}",
+                                      role="agent" if i % 2 == 0 else "customer",
+                                      sentiment=SentimentResult(label="neutral", score=0.0)))
+        t += 2.5
+    return CallAnalysis(
+        call_id=call_id, source=f"{call_id}.wav", language=language, language_probability=0.98,
+        created_at=created_at or datetime.now(timezone.utc),
+        audio=AudioResult(duration_s=duration, sample_rate_hz=8000, channels=1, codec="pcm_s16le", layout="mono",
+                          snr_db=30, speech_ratio=0.7, noise_reduced=False, gain_db=3.0),
+        segments=segments,
+    )
+
+
+def test_round_trip_keeps_the_contract(store):
+    original = analysis("c-1")
+    store.save_analysis(original)
+    loaded = store.get_analysis("c-1")
+    assert loaded.model_dump(exclude_none=True) == original.model_dump(exclude_none=True)
+    record = store.get_call("c-1")
+    assert record.status == CallStatus.COMPLETED and record.language == "en" and record.duration_s == 30.0
+
+
+def test_saving_twice_replaces_utterances_and_index(store):
+    store.save_analysis(analysis("c-1", texts=("first version",)))
+    store.save_analysis(analysis("c-1", texts=("second version",)))
+    assert [h.text for h in store.search("version")] == ["second version"]
+    assert store.search("first") == []
+
+
+def test_create_call_stores_audio_jobs_and_idempotency(store):
+    record, created = store.create_call(tenant="acme", source_name="a.wav", audio=b"RIFF1234", idempotency_key="k1",
+                                        stages=("audio", "asr"))
+    assert created and record.status == CallStatus.QUEUED
+    again, created_again = store.create_call(tenant="acme", audio=b"RIFF1234", idempotency_key="k1")
+    assert not created_again and again.id == record.id
+    other_tenant, created_other = store.create_call(tenant="globex", idempotency_key="k1")
+    assert created_other and other_tenant.id != record.id
+    assert store.get_audio(record.id) == (b"RIFF1234", "a.wav")
+    assert [(s.stage, s.status) for s in store.stage_states(record.id)] == [("audio", "pending"), ("asr", "pending")]
+    store.set_stage(record.id, "audio", "running")
+    store.set_stage(record.id, "audio", "failed", error="boom", seconds=0.5)
+    state = store.stage_states(record.id)[0]
+    assert (state.status, state.attempts, state.error) == ("failed", 1, "boom")
+    assert record.id in store.unfinished_calls()
+    store.set_status(record.id, CallStatus.PARTIAL, error="asr: boom")
+    assert record.id not in store.unfinished_calls()
+
+
+def test_tenants_are_isolated(store):
+    store.save_analysis(analysis("a-1", texts=("refund please",)), tenant="acme")
+    store.save_analysis(analysis("g-1", texts=("refund now",)), tenant="globex")
+    with pytest.raises(NotFoundError):
+        store.get_call("a-1", tenant="globex")
+    with pytest.raises(NotFoundError):
+        store.get_analysis("a-1", tenant="globex")
+    assert [h.call_id for h in store.search("refund", tenant="acme")] == ["a-1"]
+    assert [c.id for c in store.list_calls(CallFilter(tenant="globex")).items] == ["g-1"]
+
+
+def test_list_filters_and_pagination(store):
+    now = datetime.now(timezone.utc)
+    for i in range(7):
+        store.save_analysis(analysis(f"c-{i}", language="ko" if i % 3 == 0 else "en", duration=10.0 * (i + 1),
+                                     created_at=now - timedelta(days=i)))
+    assert store.list_calls().total == 7
+    korean = store.list_calls(CallFilter(language="ko"))
+    assert {c.id for c in korean.items} == {"c-0", "c-3", "c-6"}
+    long_calls = store.list_calls(CallFilter(min_duration_s=45, max_duration_s=65))
+    assert {c.id for c in long_calls.items} == {"c-4", "c-5"}
+    recent = store.list_calls(CallFilter(created_after=now - timedelta(days=2, hours=1)))
+    assert {c.id for c in recent.items} == {"c-0", "c-1", "c-2"}
+    page1 = store.list_calls(limit=3, offset=0)
+    page3 = store.list_calls(limit=3, offset=6)
+    assert [c.id for c in page1.items] == ["c-0", "c-1", "c-2"] and page1.total == 7
+    assert [c.id for c in page3.items] == ["c-6"]
+
+
+def test_full_text_search_finds_words_not_substrings(store):
+    store.save_analysis(analysis("c-1", texts=("I was charged twice on my card", "let me check the account")))
+    store.save_analysis(analysis("c-2", texts=("the weather is nice",)))
+    hits = store.search("charged card")
+    assert [(h.call_id, h.text) for h in hits] == [("c-1", "I was charged twice on my card")]
+    assert hits[0].speaker == "SPEAKER_00"
+    assert store.search("zebra") == []
+    assert store.search('"; DROP TABLE calls; --') == []  # user text never reaches SQL/FTS syntax
+    assert store.list_calls().total == 2
+
+
+def test_korean_text_is_searchable(store):
+    store.save_analysis(analysis("k-1", language="ko", texts=("카드 결제가 두 번 되었어요", "환불 도와드리겠습니다")))
+    assert [h.call_id for h in store.search("환불")] == ["k-1"]
+
+
+def test_delete_removes_everything(store):
+    store.save_analysis(analysis("c-1"))
+    store.delete_call("c-1")
+    with pytest.raises(NotFoundError):
+        store.get_call("c-1")
+    assert store.search("hello") == [] and store.list_calls().total == 0
+
+
+def test_api_keys_are_hashed_and_scoped(store):
+    secret, record = create_api_key(store.engine, tenant="acme", scopes=("submit", "read"))
+    found = verify_api_key(store.engine, secret)
+    assert found is not None and found.tenant == "acme" and found.allows("read") and not found.allows("admin")
+    assert verify_api_key(store.engine, secret + "x") is None
+    assert verify_api_key(store.engine, "garbage") is None
+    from sqlmodel import Session, select
+
+    from callytics_ray.storage.tables import ApiKey
+
+    with Session(store.engine) as session:
+        stored = session.exec(select(ApiKey)).one()
+        assert secret not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
+    assert revoke_api_key(store.engine, record.prefix)
+    assert verify_api_key(store.engine, secret) is None

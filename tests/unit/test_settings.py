@@ -1,0 +1,28 @@
+import pytest
+from pydantic import ValidationError
+
+from callytics_ray.settings import Settings
+
+
+def test_environment_overrides_nested_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("CALLYTICS_DATABASE_URL", "postgresql://u@db/calls")
+    monkeypatch.setenv("CALLYTICS_ASR__MODEL", "large-v3")
+    monkeypatch.setenv("CALLYTICS_ASR__OPTIONS__BEAM_SIZE", "2")
+    monkeypatch.setenv("CALLYTICS_AUDIO__MAX_DURATION_S", "600")
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "postgresql://u@db/calls"
+    assert settings.asr.model == "large-v3" and settings.asr.options.beam_size == 2
+    assert settings.audio.max_duration_s == 600
+
+
+def test_invalid_values_are_refused(monkeypatch):
+    monkeypatch.setenv("CALLYTICS_ASR__OPTIONS__BEAM_SIZE", "0")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
+
+
+def test_unknown_option_keys_are_refused():
+    from callytics_ray.settings import AsrOptions
+
+    with pytest.raises(ValidationError):
+        AsrOptions.model_validate({"beam_sise": 3})
