@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, starts a throwaway PostgreSQL, runs pytest.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/audio -x`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source scripts/setup.sh
+
+pgdir=$(mktemp -d /tmp/callytics-pg.XXXXXX)
+pgport=$("$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+cleanup() {
+  scripts/postgres.sh stop "$pgdir" || true
+  rm -rf "$pgdir"
+  # Ray leaves per-session runtime_env copies (~1 GB each) behind.
+  rm -rf /tmp/ray/session_*/runtime_resources 2>/dev/null || true
+}
+trap cleanup EXIT
+CALLYTICS_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pgdir" "$pgport")
+export CALLYTICS_TEST_POSTGRES_URL
+export CALLYTICS_TEST_CACHE=${CALLYTICS_TEST_CACHE:-$ROOT/.cache/models}
+mkdir -p "$CALLYTICS_TEST_CACHE"
+
+log "running pytest"
+"$PY" -m pytest -ra --durations=15 "$@"

