@@ -123,7 +123,8 @@ def find_pii(text: str, options: RedactionOptions | None = None) -> tuple[Redact
     def add(kind: str, start: int, end: int) -> None:
         if kind == "phone" and start > 0 and text[start - 1] in "(+":
             start -= 1
-        if kind in wanted and not any(start < r.end and r.start < end for r in found):
+        # Unwanted kinds still claim their span, so a card is never reported as a phone number.
+        if not any(start < r.end and r.start < end for r in found):
             found.append(Redaction(kind, start, end))
 
     for m in _EMAIL.finditer(text):
@@ -140,7 +141,7 @@ def find_pii(text: str, options: RedactionOptions | None = None) -> tuple[Redact
         add(kind, start, end)
     for m in _PHONE.finditer(text):
         add("phone", m.start(), m.end())
-    return tuple(sorted(found, key=lambda r: r.start))
+    return tuple(sorted((r for r in found if r.type in wanted), key=lambda r: r.start))
 
 
 def _digit_tokens(text: str) -> list[tuple[int, int, str | None]]:

@@ -1,0 +1,80 @@
+"""The analysis stage: the LLM when an endpoint is configured, the offline analyzer otherwise (and,
+when allowed, after the LLM failed); the result says which one produced it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from callytics_ray.errors import LLMError
+from callytics_ray.llm.client import LLMAnalyzer
+from callytics_ray.llm.offline import OfflineAnalyzer
+from callytics_ray.model_store import resolve_model
+from callytics_ray.result import AnalysisResult, QualityResult
+from callytics_ray.sentiment.labels import Sentiment
+from callytics_ray.settings import LLMOptions, Settings
+from callytics_ray.types import SpeakerRole, Utterance
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOutcome:
+    """The analysis and, when the LLM failed and the offline analyzer stood in, why it failed."""
+
+    result: AnalysisResult
+    llm_error: str | None = None
+
+
+class CallAnalyzer:
+    """Picks the analyzer and applies the fallback policy.
+
+    Example:
+        >>> analyzer = CallAnalyzer.from_settings(settings)
+        >>> outcome = analyzer.analyze(redacted_utterances, roles, sentiments, quality)
+        >>> outcome.result.analyzer, outcome.llm_error
+        ('llm', None)
+    """
+
+    def __init__(self, *, offline: OfflineAnalyzer, llm: LLMAnalyzer | None = None) -> None:
+        self._offline = offline
+        self._llm = llm
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallAnalyzer:
+        encoder = resolve_model(
+            settings.sentiment.embedding_model, kind="sentence-embedding", cache_dir=settings.cache_dir,
+            offline=settings.offline,
+        )
+        llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url else None
+        return cls(offline=OfflineAnalyzer(encoder), llm=llm)
+
+    @property
+    def uses_llm(self) -> bool:
+        return self._llm is not None
+
+    def analyze(
+        self,
+        utterances: Sequence[Utterance],
+        roles: Sequence[SpeakerRole],
+        sentiments: Sequence[Sentiment] | None = None,
+        quality: QualityResult | None = None,
+        *,
+        options: LLMOptions | None = None,
+    ) -> AnalysisOutcome:
+        """Analyse one call.
+
+        Raises:
+            LLMError: the LLM failed and `options.fallback_offline` is off.
+        """
+        options = options or LLMOptions()
+        if self._llm is None:
+            return AnalysisOutcome(self._offline.analyze(utterances, roles, sentiments, quality))
+        try:
+            return AnalysisOutcome(self._llm.analyze(utterances, roles, options=options))
+        except LLMError as err:
+            if not options.fallback_offline:
+                raise
+            logger.warning("LLM analysis failed, offline analyzer stands in: %s", err)
+            return AnalysisOutcome(self._offline.analyze(utterances, roles, sentiments, quality), llm_error=str(err))

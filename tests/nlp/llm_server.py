@@ -1,0 +1,123 @@
+"""A real local HTTP server that speaks the OpenAI chat-completions protocol, for the LLM tests.
+
+It answers from the transcript it receives (so a test can see what reached it): the summary
+quotes the longest customer and agent lines, topics are the transcript's most frequent content
+words, the agent is whoever greets. Behaviour per request follows `script`: "good", "malformed"
+(not JSON), "wrong_schema" (JSON missing fields), "http500", "slow" (sleeps past the client
+timeout), "tool" (answers with a tool call); when the script is empty it answers "good".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_LINE = re.compile(r"^\[\d\d:\d\d\] (\S+): (.*)$")
+_STOP = set("the a an and i you to is it of for my on in me can that this your have with was be are am".split())
+
+
+def answer_from_transcript(prompt: str) -> dict:
+    lines = [m.groups() for m in (_LINE.match(line) for line in prompt.splitlines()) if m]
+    speakers = list(dict.fromkeys(s for s, _ in lines))
+    agent = next((s for s, t in lines if re.search(r"how can i help|thank you for calling", t, re.I)), speakers[0] if speakers else "")
+    customer_lines = [t for s, t in lines if s != agent]
+    agent_lines = [t for s, t in lines if s == agent]
+    words = Counter(w for _, t in lines for w in re.findall(r"[a-z]+", t.lower()) if w not in _STOP and len(w) > 3)
+    summary = " ".join(filter(None, [
+        f"The customer said: {max(customer_lines, key=len)}" if customer_lines else "",
+        f"The agent said: {max(agent_lines, key=len)}" if agent_lines else "",
+    ])) or "Partial analyses were merged."
+    if not lines:  # a merge request: carry the parts' summaries and topics forward
+        parts = [json.loads(m) for m in re.findall(r"^Part \d+: (\{.*\})$", prompt, re.M)]
+        summary = " ".join(p["summary"] for p in parts)
+        words = Counter(t for p in parts for t in p["topics"])
+    return {
+        "summary": summary,
+        "topics": [w for w, _ in words.most_common(4)],
+        "reason": customer_lines[0] if customer_lines else "unknown",
+        "outcome": agent_lines[-1] if agent_lines else "unknown",
+        "resolved": True,
+        "satisfaction": 4,
+        "conflict": {"flag": False, "evidence": []},
+        "action_items": [],
+        "roles": [{"speaker": s, "role": "agent" if s == agent else "customer"} for s in speakers],
+    }
+
+
+class ChatServer:
+    """ThreadingHTTPServer on 127.0.0.1 and a free port; `requests` keeps every request body."""
+
+    def __init__(self) -> None:
+        self.script: list[str] = []
+        self.requests: list[dict] = []
+        self.slow_s = 3.0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server._lock:
+                    server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                    behaviour = server.script.pop(0) if server.script else "good"
+                if not self.path.endswith("/chat/completions"):
+                    return self._send(404, {"error": {"message": "not found"}})
+                if behaviour == "http500":
+                    return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
+                if behaviour == "slow":
+                    time.sleep(server.slow_s)
+                prompt = body["messages"][1]["content"]
+                analysis = answer_from_transcript(prompt)
+                if behaviour == "wrong_schema":
+                    analysis.pop("summary")
+                    analysis["satisfaction"] = 11
+                content = "Sure! Here is the analysis: {summary: ..." if behaviour == "malformed" else json.dumps(analysis)
+                message: dict = {"role": "assistant", "content": content}
+                if behaviour == "tool" or "tools" in body:
+                    message = {"role": "assistant", "content": None, "tool_calls": [{
+                        "id": "call_1", "type": "function",
+                        "function": {"name": body["tools"][0]["function"]["name"], "arguments": content},
+                    }]}
+                self._send(200, {
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(content) // 4,
+                              "total_tokens": len(json.dumps(body)) // 4 + len(content) // 4},
+                })
+
+            def _send(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> ChatServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def reset(self, *script: str) -> None:
+        with self._lock:
+            self.script = list(script)
+            self.requests.clear()
