@@ -1,0 +1,99 @@
+"""SpeechRecognizer deployment: faster-whisper behind @serve.batch, one deployment per A/B variant."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from ray import serve
+
+from callytics_ray.asr import Transcriber
+from callytics_ray.errors import StageError
+from callytics_ray.settings import AsrOptions
+from callytics_ray.types import ProcessedAudio, Transcript
+from deployments._base import BatchedStageConfig, StageDeployment, StageFailure
+from deployments.metrics import RecognizerMetrics
+
+logger = logging.getLogger("ray.serve")
+
+
+class RecognizerConfig(BatchedStageConfig[AsrOptions]):
+    """user_config of a speech-recognizer variant: decoding options and batch limits."""
+
+    options: AsrOptions = AsrOptions()
+
+
+@serve.deployment(name="speech-recognizer", max_ongoing_requests=8, ray_actor_options={"num_cpus": 0.5})
+class SpeechRecognizerDeployment(StageDeployment):
+    """Transcribes processed audio; concurrent calls are batched into one model call.
+
+    The decoding options of a call are this deployment's user_config options with the caller's
+    explicitly set fields (a language hint, say) on top, so a `serve deploy` of new options takes
+    effect for the next call without a restart.
+
+    Example:
+        >>> handle = serve.get_deployment_handle("speech-recognizer-base", "callytics")
+        >>> transcript = unwrap(await handle.transcribe.remote(audio_ref, {"language": "en"}))
+    """
+
+    stage = "asr"
+    config_model = RecognizerConfig
+
+    def __init__(self, settings: dict[str, Any] | None = None, variant: str = "default") -> None:
+        self._setup(settings)
+        self.variant = variant
+        # Loaded here, not lazily: "replica ready" means "model loaded".
+        self._asr = Transcriber.from_settings(self.settings)
+        self._metrics = RecognizerMetrics(variant)
+        logger.info("speech recognizer variant %s ready: %s", variant, self.settings.asr.model)
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        # The settings' options (environment, builder args) are the base that user_config updates.
+        merged = dict(user_config or {})
+        merged["options"] = {**self.settings.asr.options.model_dump(), **merged.get("options", {})}
+        super().reconfigure(merged)
+
+    def _apply(self, config: RecognizerConfig) -> None:
+        self._transcribe_batch.set_max_batch_size(config.max_batch_size)
+        self._transcribe_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+
+    def _check(self) -> None:
+        super()._check()
+        if self._asr is None:
+            raise RuntimeError("speech recognizer has no model loaded")
+
+    async def info(self) -> dict[str, str]:
+        """Which variant and model this replica serves (for tests and /v1/experiments)."""
+        return {"variant": self.variant, "model": self.settings.asr.model}
+
+    async def transcribe(self, audio: ProcessedAudio, overrides: dict[str, Any] | None = None) -> Transcript | StageFailure:
+        """Transcribe one call.
+
+        Args:
+            audio: the processed call (Serve resolves the object reference the caller passes).
+            overrides: AsrOptions fields the caller set explicitly, e.g. {"language": "ko"}.
+
+        Returns:
+            The transcript, or a StageFailure (bad options, model failure) for the caller to raise.
+        """
+        started = time.perf_counter()
+        try:
+            options = AsrOptions.model_validate({**self.config.options.model_dump(), **(overrides or {})})
+        except ValueError as err:
+            return StageFailure(self.stage, "ConfigError", f"invalid ASR options: {err}", retriable=False)
+        result = await self._transcribe_batch((audio, options))
+        outcome = "ok" if isinstance(result, Transcript) else "failed"
+        self._metrics.record(outcome=outcome, seconds=time.perf_counter() - started, audio_s=audio.duration_s)
+        if isinstance(result, StageError):
+            return StageFailure.from_exception(self.stage, result)
+        return result
+
+    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)
+    async def _transcribe_batch(
+        self, items: list[tuple[ProcessedAudio, AsrOptions]]
+    ) -> list[Transcript | StageError]:
+        # Counted in calls, not audio seconds: Serve fails any single item larger than
+        # max_batch_size under a batch_size_fn, and one call can be hours long.
+        self._metrics.record_batch(len(items))
+        return await self._in_thread(self._asr.transcribe_batch, items)

@@ -1,0 +1,106 @@
+"""ServeStages: the orchestrator's StageBackend over DeploymentHandles (the gateway's backend).
+
+Processed audio is put in the object store once: `process_audio` keeps the audio processor's
+result as an ObjectRef owned by the gateway, and every later stage gets that reference (Ray
+resolves it in the receiving replica, zero-copy on the same node). Failures come back as
+StageFailure records and are raised here as the core's exceptions, so the orchestrator's retry
+rules see the same errors as in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.serve.handle import DeploymentHandle
+
+from callytics_ray.errors import ConfigError
+from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.settings import AsrOptions
+from callytics_ray.types import AudioInfo, ProcessedAudio, Transcript
+from deployments._base import unwrap
+
+logger = logging.getLogger("ray.serve")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeAudio:
+    """The opaque audio payload on Serve: where the processed audio lives, and who asked.
+
+    Attributes:
+        ref: object reference to the ProcessedAudio (owned by the gateway replica).
+        variant: the A/B variant of the call; picks the speech-recognizer deployment.
+    """
+
+    ref: ray.ObjectRef
+    variant: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StageHandles:
+    """Handles to the stage deployments of one application.
+
+    Attributes:
+        audio: the audio-processor.
+        recognizers: speech-recognizer deployments by variant name; the first is the default.
+    """
+
+    audio: DeploymentHandle
+    recognizers: dict[str, DeploymentHandle]
+
+    def __post_init__(self) -> None:
+        if not self.recognizers:
+            raise ConfigError("at least one speech-recognizer variant is needed")
+
+
+class ServeStages:
+    """StageBackend whose stages run in Serve deployments.
+
+    Example:
+        >>> stages = ServeStages(StageHandles(audio=audio_handle, recognizers={"base": asr_handle}))
+        >>> analysis = await run_call(request, stages, asr_options=AsrOptions())
+    """
+
+    def __init__(self, handles: StageHandles) -> None:
+        self.handles = handles
+        self.default_variant = next(iter(handles.recognizers))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(self.handles.recognizers)
+
+    async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, ServeAudio]:
+        if isinstance(request.source, Path):
+            # A path exists only on the gateway's machine; replicas may run elsewhere.
+            data = await asyncio.to_thread(request.source.read_bytes)
+            request = replace(request, source=data, name=request.name or request.source.name)
+        ref = await self.handles.audio.process.remote(request)._to_object_ref()
+        # Fetching maps the arrays from the local object store without copying them; only the
+        # small AudioInfo is kept here, the stages below receive `ref`.
+        audio: ProcessedAudio = unwrap(await ref)
+        return audio.info, ServeAudio(ref=ref, variant=request.variant or self.default_variant)
+
+    async def transcribe(self, audio: ServeAudio, options: AsrOptions) -> Transcript:
+        handle = self._recognizer(audio.variant)
+        # Only the fields somebody set (request hints, gateway settings) travel; the recognizer's
+        # own user_config supplies the rest, so its options roll out without touching the gateway.
+        overrides = options.model_dump(exclude_unset=True)
+        return unwrap(await handle.transcribe.remote(audio.ref, overrides))
+
+    def _recognizer(self, variant: str | None) -> DeploymentHandle:
+        name = variant or self.default_variant
+        try:
+            return self.handles.recognizers[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown speech-recognizer variant {name!r}; deployed: {', '.join(self.handles.recognizers)}"
+            ) from None
+
+
+def serve_audio_arg(payload: Any) -> Any:
+    """What to pass to a stage deployment for an audio payload (the ref on Serve)."""
+    return payload.ref if isinstance(payload, ServeAudio) else payload

@@ -1,0 +1,71 @@
+"""The CPU profile on a real local Ray cluster, driven over HTTP through Serve's proxy."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.serve.conftest import DeployedApp, upload
+
+pytestmark = [pytest.mark.serve, pytest.mark.models]
+
+VARIANT_MODELS = {"base": "bundled:whisper-base", "tiny-en": "bundled:whisper-tiny.en"}
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?").lower() for w in text.split()}
+
+
+def test_stereo_call_end_to_end(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
+    with deployed.client(submit_key) as client:
+        response = upload(client, stereo_call_path)
+    assert response.status_code == 200, response.text
+    call = response.json()
+    assert call["status"] == "completed", call
+    result = call["result"]
+    # Every result records the A/B variant that served it, and that variant's model.
+    assert call["variant"] in VARIANT_MODELS
+    assert result["variant"] == call["variant"]
+    assert result["models"]["asr"] == VARIANT_MODELS[call["variant"]]
+    assert result["audio"]["layout"] == "dual"
+    by_channel = {s["channel"]: s["text"] for s in result["segments"]}
+    assert {"confused", "complaint", "wizard", "curtain"} <= _words(by_channel[0])
+    assert {"horizon", "extremely", "distant"} <= _words(by_channel[1])
+    assert {s["stage"]: s["status"] for s in call["stages"]}.items() >= {"audio": "done", "asr": "done"}.items()
+
+
+def test_dev_clip_end_to_end(deployed: DeployedApp, submit_key: str, data_dir: Path):
+    with deployed.client(submit_key) as client:
+        response = upload(client, data_dir / "dev00.wav", language="en")
+        assert response.status_code == 200, response.text
+        call = response.json()
+        transcript = client.get(f"/v1/calls/{call['id']}/transcript", params={"format": "txt"})
+    assert call["status"] == "completed", call
+    assert call["result"]["language"] == "en"
+    assert call["result"]["audio"]["duration_s"] == pytest.approx(30.0, abs=0.1)
+    assert len(call["result"]["segments"]) >= 3
+    assert transcript.status_code == 200
+    assert len(transcript.text.split()) >= 40  # AMI meeting talk: 30 s hold far more than 40 words
+
+
+def test_ten_concurrent_uploads_all_complete(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
+    with deployed.client(submit_key) as client, ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda _: upload(client, stereo_call_path), range(10)))
+        assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses if r.status_code != 200]
+        calls = [r.json() for r in responses]
+        ids = {c["id"] for c in calls}
+        assert len(ids) == 10
+        assert all(c["status"] == "completed" and c["result"]["segments"] for c in calls)
+        # Nothing lost: every call is stored, completed, with its transcript.
+        listed = client.get("/v1/calls", params={"status": "completed", "limit": 500}).json()
+        assert ids <= {item["id"] for item in listed["items"]}
+        for call_id in ids:
+            stored = client.get(f"/v1/calls/{call_id}").json()
+            assert "horizon" in stored["result"]["segments"][0]["text"].lower() + stored["result"]["segments"][-1]["text"].lower()
+        experiments = client.get("/v1/experiments").json()
+    per_variant = {v["variant"]: v for v in experiments["variants"]}
+    assert set(per_variant) == set(VARIANT_MODELS)
+    assert sum(v["completed"] for v in per_variant.values()) >= 10
+    assert per_variant["base"]["weight"] == pytest.approx(0.9)
