@@ -223,8 +223,22 @@ def _classify_run(run: list[tuple[int, int, str | None]], options: RedactionOpti
                 best = (len(acc), a, b)
     if best is not None:
         yield "card", run[best[1]][0], run[best[2]][1]
+    elif _contains_card(digits):
+        # ASR sometimes glues a read-out card into one over-long number ("4111111111111111111");
+        # a valid card inside it means the whole run is that card.
+        yield "card", run[0][0], run[-1][1]
     elif options.unverified_digit_runs:
         yield "account_number", run[0][0], run[-1][1]
+
+
+def _contains_card(digits: str) -> bool:
+    """Whether a Luhn-valid 13-19 digit number with a card network prefix (2-6) lies inside."""
+    for a, first in enumerate(digits):
+        if first in "23456":
+            for n in range(13, min(19, len(digits) - a) + 1):
+                if luhn_valid(digits[a : a + n]):
+                    return True
+    return False
 
 
 def redact_text(text: str, options: RedactionOptions | None = None) -> RedactedText:

@@ -30,6 +30,7 @@ def test_luhn():
         ("my social is 123-45-6789", "my social is [SSN]", "ssn"),
         ("주민등록번호는 900101-1234567 입니다", "주민등록번호는 [KR_RRN] 입니다", "kr_rrn"),
         ("the number is 4111111111111112", "the number is [ACCOUNT]", "account_number"),
+        ("Yes, it is 4111111111111111111111111", "Yes, it is [CARD]", "card"),
     ],
 )
 def test_redacts(text, expected, kind):
