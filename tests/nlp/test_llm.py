@@ -142,6 +142,7 @@ def test_chunking_keeps_every_line_and_cuts_overlong_ones():
     assert " ".join(" ".join(c) for c in chunks).split() == " ".join(lines).split()
 
 
+@pytest.mark.models
 def test_unreachable_endpoint_falls_back_to_offline(session_settings):
     settings = session_settings.model_copy(update={"llm": LLMSettings(base_url="http://127.0.0.1:9/v1")})
     analyzer = CallAnalyzer.from_settings(settings)

@@ -78,9 +78,9 @@ def test_word_ends_sentence(word, ends):
     assert word_ends_sentence(word) is ends
 
 
-def test_text_only_utterance():
+def test_text_only_utterance(punctuator):
     u = Utterance(0.0, 4.0, "A", "i was charged twice what can you do")
-    out = Punctuator().restore([u], language="en")[0]
+    out = punctuator.restore([u], language="en")[0]
     assert out.text[0] == "I" and out.text.endswith((".", "?"))
     assert split_sentences(Utterance(0, 2, "A", "Hi. I am upset.")) == (
         Utterance(0, 2, "A", "Hi."), Utterance(0, 2, "A", "I am upset."))
