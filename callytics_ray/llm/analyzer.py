@@ -12,6 +12,7 @@ from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
 from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
+from callytics_ray.sentiment.classifier import torch_device
 from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.settings import LLMOptions, Settings
 from callytics_ray.types import SpeakerRole, Utterance
@@ -48,7 +49,7 @@ class CallAnalyzer:
             offline=settings.offline,
         )
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url else None
-        return cls(offline=OfflineAnalyzer(encoder), llm=llm)
+        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(settings.sentiment.device)), llm=llm)
 
     @property
     def uses_llm(self) -> bool:

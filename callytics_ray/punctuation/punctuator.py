@@ -65,10 +65,10 @@ class Punctuator:
         if config.model is None:
             return cls()
         from callytics_ray.punctuation.model import ModelRestorer
+        from callytics_ray.sentiment.classifier import torch_device  # here: sentiment imports punctuation
 
         path = resolve_model(config.model, kind="punctuation", cache_dir=settings.cache_dir, offline=settings.offline)
-        device = "cpu" if config.device == "auto" and not _cuda() else ("cuda" if config.device == "auto" else config.device)
-        return cls(ModelRestorer(path, device=device))
+        return cls(ModelRestorer(path, device=torch_device(config.device)))
 
     @property
     def method(self) -> str:
@@ -137,15 +137,6 @@ class Punctuator:
                 out.extend(self._truecaser.case(sentence))
                 sentence = []
         return out
-
-
-def _cuda() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        return False
 
 
 def _tokens(utterance: Utterance) -> list[_Token]:

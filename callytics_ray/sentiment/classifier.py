@@ -45,7 +45,7 @@ class SentimentClassifier:
             ModelNotFoundError: the configured checkpoint or encoder is missing.
         """
         config = settings.sentiment
-        device = _device(config.device)
+        device = torch_device(config.device)
         if config.model is not None:
             from callytics_ray.sentiment.transformer import TransformerSentiment
 
@@ -87,7 +87,8 @@ class SentimentClassifier:
         return tuple(r for r in results if r is not None)
 
 
-def _device(device: str) -> str:
+def torch_device(device: str) -> str:
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; explicit devices pass through."""
     if device != "auto":
         return device
     import torch
