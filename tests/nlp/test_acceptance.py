@@ -3,8 +3,8 @@ charge with a card number read out -> two speakers, the agent role, negative cus
 early, the card number masked everywhere it is stored or sent, and a summary and topics about
 the double charge; with the offline analyzer and with a local OpenAI-protocol server.
 
-Runs once the pipeline composes diarization, roles and the NLP step (callytics_ray.conversation);
-until then it is skipped with the reason (tests/nlp/test_conversation.py covers the NLP step on
+Runs once the pipeline diarizes (CallAnalysis.speakers set) and composes the NLP step
+(callytics_ray.conversation); until then it is skipped with the reason (tests/nlp/test_conversation.py covers the NLP step on
 the same recognised speech with reference speaker turns).
 """
 
@@ -25,16 +25,8 @@ pytestmark = [pytest.mark.models, pytest.mark.slow]
 CARD_DIGITS = re.compile(r"4111|1111|four one one one|one one one one", re.IGNORECASE)
 
 
-def _pipeline_has_nlp() -> bool:
-    from callytics_ray.pipeline import STAGES
-
-    return {"diarization", "nlp"} <= set(STAGES)
-
-
 @pytest.fixture(scope="module")
 def dialogue(tmp_path_factory) -> Path:
-    if not _pipeline_has_nlp():
-        pytest.skip("the pipeline does not run diarization and the NLP step yet (pipeline.STAGES)")
     path = tmp_path_factory.mktemp("acceptance") / "double_charge.wav"
     build_dialogue(DOUBLE_CHARGE_CALL, path)
     return path
@@ -60,7 +52,12 @@ def _analyse(path: Path, settings, transcriber):
 
     store = CallStore.from_url(settings.database_url)
     stages = LocalStages(settings, transcriber=transcriber)
-    return analyze_file(path, settings, stages=stages, store=store, language="en"), store
+    call = analyze_file(path, settings, stages=stages, store=store, language="en")
+    if call.speakers is None:
+        # Diarization and roles are not part of the pipeline yet; once they are, everything
+        # below must hold (a missing NLP result then fails instead of skipping).
+        pytest.skip("the pipeline does not diarize yet (CallAnalysis.speakers is None)")
+    return call, store
 
 
 def _check(call, db_path: Path) -> None:
