@@ -230,6 +230,31 @@ class RedactionOptions(_Section):
     unverified_digit_runs: bool = True
 
 
+class LLMPrice(_Section):
+    """What one LLM model costs, in USD per million tokens (for the cost estimate metric)."""
+
+    prompt_usd_per_mtok: float = Field(ge=0)
+    completion_usd_per_mtok: float = Field(ge=0)
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
+
+
+class MonitoringSettings(_Section):
+    """What the Prometheus metrics estimate (deployments/metrics.py).
+
+    Attributes:
+        llm_prices: price per model name for `ray_callytics_llm_cost_usd_total`; models not listed
+            (a local vLLM or Ollama server) count 0. The defaults are OpenAI list prices (2025-2026):
+            check them against your contract.
+    """
+
+    llm_prices: dict[str, LLMPrice] = {
+        "gpt-4o-mini": LLMPrice(prompt_usd_per_mtok=0.15, completion_usd_per_mtok=0.60),
+        "gpt-4o": LLMPrice(prompt_usd_per_mtok=2.50, completion_usd_per_mtok=10.00),
+    }
+
+
 class Settings(BaseSettings):
     """Every setting of Callytics-Ray. Build one per process (or per replica) and pass it down."""
 
@@ -251,3 +276,4 @@ class Settings(BaseSettings):
     quality: QualityOptions = QualityOptions()
     llm: LLMSettings = LLMSettings()
     redaction: RedactionOptions = RedactionOptions()
+    monitoring: MonitoringSettings = MonitoringSettings()

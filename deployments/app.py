@@ -43,6 +43,8 @@ class StageResources(BaseModel):
             (only when AppArgs.runtime_envs is on); None runs in the base environment.
         image_uri: a prebuilt image holding the stage's packages (clusters: nothing to install
             at replica start). Wins over `requirements`.
+        custom_resources: Ray custom resources per replica, e.g. {"gpu_worker": 0.1} to place the
+            stage on the node type that advertises them (cluster/launcher, cluster/kuberay).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -52,6 +54,7 @@ class StageResources(BaseModel):
     memory_gb: float | None = Field(None, gt=0)
     requirements: str | None = None
     image_uri: str | None = None
+    custom_resources: dict[str, float] = {}
 
 
 DEFAULT_RESOURCES: dict[str, StageResources] = {
@@ -132,6 +135,8 @@ class AppArgs(BaseModel):
         options: dict[str, Any] = {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus}
         if resources.memory_gb:
             options["memory"] = int(resources.memory_gb * 1024**3)
+        if resources.custom_resources:
+            options["resources"] = dict(resources.custom_resources)
         env = stage_runtime_env(
             requirements=resources.requirements if self.runtime_envs else None,
             image_uri=resources.image_uri,
