@@ -4,6 +4,7 @@ worker threads, logging into the replica's log file, and failures that cross pro
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -163,6 +164,14 @@ class StageDeployment:
     def _check(self) -> None:
         if self.config_model is not None and self.config is None:
             raise RuntimeError(f"{self.stage}: no user_config applied yet")
+
+    async def current_config(self) -> dict[str, Any]:
+        """The user_config in effect on this replica (after validation and defaults)."""
+        return self.config.model_dump(mode="json") if self.config is not None else {}
+
+    async def library_versions(self, modules: list[str]) -> dict[str, str]:
+        """`module.__version__` as this replica imports it: shows which runtime_env it runs in."""
+        return {name: str(getattr(importlib.import_module(name), "__version__", "unknown")) for name in modules}
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking model work off the replica's event loop."""

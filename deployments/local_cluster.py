@@ -68,6 +68,7 @@ class LocalCluster:
     auth_token: str = field(default_factory=lambda: secrets.token_hex(24))
     extra_env: dict[str, str] = field(default_factory=dict)
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _deployed_at: float = field(default=0.0, init=False, repr=False)
 
     @property
     def gcs_address(self) -> str:
@@ -82,7 +83,13 @@ class LocalCluster:
         """Environment for everything that talks to this cluster (CLI calls, drivers, replicas)."""
         env = dict(os.environ)
         env.update(self.extra_env)
-        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.auth_token, "RAY_USAGE_STATS_ENABLED": "0"})
+        env.update({
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": self.auth_token,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            # One node has nowhere to move replicas to: drain-on-SIGTERM would only wait out its 30 s.
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+        })
         env.pop("RAY_ADDRESS", None)
         return env
 
@@ -147,6 +154,7 @@ class LocalCluster:
 
     def deploy(self, config: Path) -> None:
         """`serve deploy` a config file (every application in it; others are deleted)."""
+        self._deployed_at = time.time()
         self.serve("deploy", str(config))
 
     def status(self) -> dict[str, Any]:
@@ -163,12 +171,16 @@ class LocalCluster:
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
             last = self.status().get("applications", {}).get(app, {})
+            if last.get("last_deployed_time_s", 0.0) < self._deployed_at - 1.0:
+                time.sleep(poll_s)  # the status still describes the config before the last deploy
+                continue
             state = last.get("status")
             deployments = last.get("deployments", {})
             if state == "RUNNING" and deployments and all(d.get("status") == "HEALTHY" for d in deployments.values()):
                 return last
             if state == "DEPLOY_FAILED":
-                raise ClusterError(f"{app} failed to deploy: {last.get('message')}")
+                failed = {n: d.get("message") for n, d in deployments.items() if d.get("status") != "HEALTHY"}
+                raise ClusterError(f"{app} failed to deploy: {last.get('message')} {failed}")
             time.sleep(poll_s)
         raise ClusterError(f"{app} not running after {timeout_s:.0f} s: {last}")
 

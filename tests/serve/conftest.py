@@ -7,6 +7,8 @@ most tests share the session's cluster and application; only the logical-GPU tes
 from __future__ import annotations
 
 import copy
+import mimetypes
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -112,6 +114,27 @@ def ray_cluster() -> Iterator[LocalCluster]:
 
 
 @pytest.fixture(scope="session")
+def ray_driver(ray_cluster: LocalCluster):
+    """This test process as a Ray driver of the session cluster (for DeploymentHandles)."""
+    # Before importing ray: its token loader reads the environment once.
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+        os.environ[name] = ray_cluster.env[name]
+    import ray
+
+    ray.init(address=ray_cluster.gcs_address, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def handle(deployment: str):
+    from ray import serve
+
+    return serve.get_deployment_handle(deployment, app_name=APP)
+
+
+@pytest.fixture(scope="session")
 def deployed(ray_cluster: LocalCluster, serve_cache: Path, tmp_path_factory) -> DeployedApp:
     work = tmp_path_factory.mktemp("serve")
     http_port = free_port()
@@ -129,11 +152,12 @@ def submit_key(deployed: DeployedApp) -> str:
 
 def upload(client: httpx.Client, path: Path, *, wait: bool = True, **fields: str) -> httpx.Response:
     """POST a recording as multipart/form-data, waiting for the result by default."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     with path.open("rb") as handle:
         return client.post(
             "/v1/calls",
             params={"wait": "true"} if wait else None,
-            files={"file": (path.name, handle, "audio/wav")},
+            files={"file": (path.name, handle, content_type)},
             data=fields,
         )
 

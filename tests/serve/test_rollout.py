@@ -1,0 +1,112 @@
+"""`serve deploy` rollouts on the running application: one stage changes, the others keep their
+replicas, and calls keep succeeding meanwhile."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deployments.local_cluster import ClusterError
+from tests.serve.conftest import DeployedApp, deployment_config, handle, replica_ids, upload
+
+pytestmark = [pytest.mark.serve, pytest.mark.models]
+
+
+class Traffic:
+    """Uploads one recording after another in a thread until stopped; keeps every outcome."""
+
+    def __init__(self, client: httpx.Client, path: Path) -> None:
+        self.client, self.path = client, path
+        self.outcomes: list[tuple[int, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(300)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = upload(self.client, self.path)
+                body = response.json()
+                self.outcomes.append((response.status_code, body.get("status") or str(body.get("error"))))
+            except Exception as err:  # a dropped connection is an outcome too
+                self.outcomes.append((0, f"{type(err).__name__}: {err}"))
+
+
+def _wait_for_replicas(deployed: DeployedApp, name: str, count: int, timeout_s: float = 120) -> set[str]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ids = replica_ids(deployed.cluster)[name]
+        if len(ids) == count:
+            return ids
+        time.sleep(0.5)
+    raise AssertionError(f"{name} did not reach {count} running replicas")
+
+
+def test_one_stage_rolls_while_others_keep_replicas_and_traffic_succeeds(
+    deployed: DeployedApp, ray_driver, submit_key: str, stereo_call_path: Path
+):
+    before = replica_ids(deployed.cluster)
+    config = copy.deepcopy(deployed.config)
+    deployment_config(config, "speech-recognizer-base")["user_config"]["options"] = {"beam_size": 2}
+    deployment_config(config, "audio-processor")["num_replicas"] = 2
+    try:
+        with deployed.client(submit_key) as client, Traffic(client, stereo_call_path) as traffic:
+            time.sleep(2)  # calls in flight when the rollout starts
+            deployed.deploy(config)
+            after = _wait_for_replicas(deployed, "audio-processor", 2)
+            served_before_done = len(traffic.outcomes)
+            while len(traffic.outcomes) < served_before_done + 2:  # and calls after it
+                time.sleep(0.5)
+        assert traffic.outcomes and all(o == (200, "completed") for o in traffic.outcomes), traffic.outcomes
+        assert len(traffic.outcomes) >= 3
+        now = replica_ids(deployed.cluster)
+        # The user_config change reconfigured the recognizer's replica in place: same replica.
+        assert now["speech-recognizer-base"] == before["speech-recognizer-base"]
+        assert handle("speech-recognizer-base").current_config.remote().result()["options"]["beam_size"] == 2
+        # num_replicas 1 -> 2 kept the old audio replica and added one.
+        assert before["audio-processor"] < after
+        untouched = set(before) - {"audio-processor", "speech-recognizer-base"}
+        assert untouched and all(now[name] == before[name] for name in untouched), (before, now)
+    finally:
+        deployed.restore()
+
+
+def test_invalid_user_config_fails_the_rollout_visibly(deployed: DeployedApp, ray_driver):
+    config = copy.deepcopy(deployed.config)
+    deployment_config(config, "speech-recognizer-tiny-en")["user_config"]["options"] = {"beam_size": 0}
+    try:
+        deployed.deploy(config, wait=False)
+        with pytest.raises(ClusterError, match="beam_size"):
+            deployed.cluster.wait_running("callytics", timeout_s=120)
+    finally:
+        deployed.restore()
+    assert handle("speech-recognizer-tiny-en").current_config.remote().result()["options"]["beam_size"] == 5
+
+
+def test_ab_weights_change_with_serve_deploy(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
+    before = replica_ids(deployed.cluster)
+    config = copy.deepcopy(deployed.config)
+    deployment_config(config, "api-gateway")["user_config"]["variant_weights"] = {"base": 0.0, "tiny-en": 1.0}
+    try:
+        deployed.deploy(config)
+        with deployed.client(submit_key) as client:
+            calls = [upload(client, stereo_call_path).json() for _ in range(3)]
+            report = {v["variant"]: v for v in client.get("/v1/experiments").json()["variants"]}
+        assert [c["variant"] for c in calls] == ["tiny-en"] * 3
+        assert all(c["result"]["models"]["asr"] == "bundled:whisper-tiny.en" for c in calls)
+        assert report["tiny-en"]["weight"] == 1.0 and report["base"]["weight"] == 0.0
+        assert replica_ids(deployed.cluster)["api-gateway"] == before["api-gateway"]  # no restart
+    finally:
+        deployed.restore()
