@@ -1,0 +1,111 @@
+"""What a benchmark phase cost the machine: CPU busy share from /proc/stat and peak memory of a
+set of processes, sampled in a background thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import psutil
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot (first line of /proc/stat)."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return total - idle, total
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Attributes:
+    wall_s: the phase's wall time.
+    cpu_busy: share of all cores' time that was not idle during the phase (every process on the
+        machine counts: other load shows up here too).
+    peak_pss_gb / peak_rss_gb: the highest sum over the sampled processes. PSS splits shared
+        pages (libraries, the object store) between the processes that map them, so its sum is
+        the real footprint; the RSS sum counts shared pages once per process.
+    processes: most processes seen in one sample.
+    """
+
+    wall_s: float
+    cpu_busy: float
+    peak_pss_gb: float
+    peak_rss_gb: float
+    processes: int
+
+
+class ResourceSampler:
+    """Context manager: samples memory of `pids()` every `interval_s`, CPU busy over the whole span.
+
+    Example:
+        >>> with ResourceSampler(lambda: [os.getpid()]) as sampler:
+        ...     work()
+        >>> sampler.usage.cpu_busy
+    """
+
+    def __init__(self, pids: Callable[[], Iterable[int]], interval_s: float = 0.5) -> None:
+        self._pids = pids
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._peak_pss = self._peak_rss = 0
+        self._peak_n = 0
+        self.usage: Usage | None = None
+
+    def __enter__(self) -> ResourceSampler:
+        self._start_cpu = _cpu_times()
+        self._start = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        busy0, total0 = self._start_cpu
+        busy1, total1 = _cpu_times()
+        self.usage = Usage(
+            wall_s=time.perf_counter() - self._start,
+            cpu_busy=(busy1 - busy0) / max(total1 - total0, 1),
+            peak_pss_gb=self._peak_pss / 2**30,
+            peak_rss_gb=self._peak_rss / 2**30,
+            processes=self._peak_n,
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self._sample()
+
+    def _sample(self) -> None:
+        pss = rss = n = 0
+        for pid in self._pids():
+            try:
+                info = psutil.Process(pid).memory_full_info()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            pss, rss, n = pss + info.pss, rss + info.rss, n + 1
+        self._peak_pss, self._peak_rss = max(self._peak_pss, pss), max(self._peak_rss, rss)
+        self._peak_n = max(self._peak_n, n)
+
+
+def session_pids(leader: int) -> list[int]:
+    """Processes in the session `leader` started (a `ray start --block` run with
+    start_new_session: the GCS, raylet, dashboard and every worker and replica it spawned)."""
+    pids = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(proc.info["pid"]) == leader:
+                pids.append(proc.info["pid"])
+        except (ProcessLookupError, PermissionError):
+            continue
+    return pids
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"

@@ -1,0 +1,142 @@
+"""N calls submitted at once through the Serve app, against the same stages run one file at a time
+in one process (the monolith baseline), side by side in one run.
+
+Both sides use the deployed profile's Settings (same models, options and stages: the same
+`run_call` orchestrator over `LocalStages` or over the deployments) and store every result in
+SQLite. Order: baseline, Serve, baseline again, so drift between the phases shows. Reported per
+phase: audio seconds per wall second, CPU busy share of the machine (/proc/stat) and the peak
+memory of the processes doing the work (PSS sum: the bench process for the baseline, every
+process of the Ray cluster for Serve).
+
+Usage: python bench/throughput.py [--calls 10] [--files dev00.wav ...] [--asr-replicas 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from itertools import cycle, islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import machine, write_section  # noqa: E402
+from bench.resources import ResourceSampler, Usage, load_average, session_pids  # noqa: E402
+from bench.serve_app import bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
+from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
+from callytics_ray.storage import CallStore  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "trn02.wav"]
+GOAL_RATIO, GOAL_BUSY = 1.5, 0.90
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    audio_s: float
+    usage: Usage
+    stage_s: dict[str, float]  # mean seconds per call by stage
+
+    @property
+    def throughput(self) -> float:
+        return self.audio_s / self.usage.wall_s
+
+
+def mean_timings(results: list[dict]) -> dict[str, float]:
+    stages = sorted({s for r in results for s in r["timings"]})
+    return {s: statistics.mean(r["timings"].get(s, 0.0) for r in results) for s in stages}
+
+
+def run_baseline(name: str, paths: list[Path], settings, stages: LocalStages, store: CallStore) -> Phase:
+    with ResourceSampler(lambda: [os.getpid()]) as sampler:
+        analyses = [analyze_file(p, settings, stages=stages, store=store) for p in paths]
+    failed = [a.errors for a in analyses if a.errors]
+    if failed:
+        raise SystemExit(f"baseline calls failed: {failed}")
+    return Phase(name, sum(a.audio.duration_s for a in analyses), sampler.usage,
+                 mean_timings([a.model_dump(mode="json") for a in analyses]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--files", nargs="*", default=FILES)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--asr-replicas", type=int, default=None, help="speech-recognizer-base replicas (default: the profile's)")
+    parser.add_argument("--max-concurrent-calls", type=int, default=None, help="per gateway replica (default: the settings')")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    paths = [args.data / f for f in islice(cycle(args.files), args.calls)]
+    work = Path(tempfile.mkdtemp(prefix="throughput-"))
+    cache = Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics"))
+    config = bench_profile(work, cache, max_concurrent_calls=args.max_concurrent_calls)
+    if args.asr_replicas:
+        deployment_section(config, "speech-recognizer-base")["num_replicas"] = args.asr_replicas
+    settings = profile_settings(config)
+    load_before = load_average()
+
+    # The monolith: one process, the same settings, models loaded once before timing.
+    stages = LocalStages(settings)
+    store = CallStore.from_url(f"sqlite:///{work / 'baseline.db'}")
+    analyze_file(paths[0], settings, stages=stages, store=store)  # warm-up, untimed
+    phases = [run_baseline("baseline (1st)", paths, settings, stages, store)]
+    print(f"baseline: {phases[0].throughput:.2f} audio s per s, busy {phases[0].usage.cpu_busy:.0%}", flush=True)
+
+    with running_app(config, work) as app:
+        app.submit_all(paths[:1])  # warm-up, untimed
+        leader = app.cluster._process.pid  # the `ray start --block` session every Ray process runs in
+        with ResourceSampler(lambda: session_pids(leader)) as sampler:
+            results = app.submit_all(paths)
+        bad = [(r["status"], r.get("error")) for r in results if r["status"] != "completed"]
+        if bad:
+            raise SystemExit(f"Serve calls did not complete: {bad}")
+        serve_phase = Phase("Serve", sum(r["result"]["audio"]["duration_s"] for r in results), sampler.usage,
+                            mean_timings([r["result"] for r in results]))
+    phases.append(serve_phase)
+    print(f"serve: {serve_phase.throughput:.2f} audio s per s, busy {serve_phase.usage.cpu_busy:.0%}", flush=True)
+    phases.append(run_baseline("baseline (2nd)", paths, settings, stages, store))
+
+    baseline_tp = statistics.mean(p.throughput for p in phases if p.name.startswith("baseline"))
+    ratio = serve_phase.throughput / baseline_tp
+    met = ratio >= GOAL_RATIO and serve_phase.usage.cpu_busy >= GOAL_BUSY
+    load_after = load_average()
+    rows = "\n".join(
+        f"| {p.name} | {p.audio_s:.0f} | {p.usage.wall_s:.1f} | {p.throughput:.2f} | {p.usage.cpu_busy:.0%} | "
+        f"{p.usage.peak_pss_gb:.2f} ({p.usage.peak_rss_gb:.2f}) | {p.usage.processes} | "
+        + ", ".join(f"{s} {t:.1f}" for s, t in p.stage_s.items()) + " |"
+        for p in phases
+    )
+    serve_dep = deployment_section(config, "speech-recognizer-base")
+    body = (
+        f"`python bench/throughput.py --calls {args.calls}` ({', '.join(args.files)} in turn; "
+        f"model {settings.asr.model} on CPU). Serve: the CPU profile "
+        f"(deployments/profiles/cpu.yaml), every call to variant base, speech-recognizer-base "
+        f"{serve_dep.get('num_replicas', 1)} replica(s), gateway max_concurrent_calls "
+        f"{settings.api.max_concurrent_calls}; all {args.calls} calls submitted at once over HTTP (`wait=true`). "
+        f"Baseline: `analyze_file` one file at a time over `LocalStages` in one process.\n\n"
+        "| phase | audio s | wall s | audio s per wall s | CPU busy | peak memory GB, PSS (RSS) | processes | mean stage s per call |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        f"{rows}\n\n"
+        f"**Serve / baseline throughput: {ratio:.2f}x** (baseline = mean of its two runs); goal >= {GOAL_RATIO}x "
+        f"with CPU busy >= {GOAL_BUSY:.0%}: **{'met' if met else 'not met'}**.\n\n"
+        f"Load average (1/5/15 min) before: {load_before}; after: {load_after} (other work on the machine "
+        "shows in CPU busy and slows both sides).\n\n"
+        "How measured: CPU busy = non-idle share of all cores' jiffies in /proc/stat over the phase "
+        "(machine-wide). Memory: every 0.5 s, the sum of PSS (shared pages split between the processes "
+        "mapping them; RSS sum in brackets) over the bench process (baseline) or every process in the "
+        "Ray cluster's session (GCS, raylet, dashboard, workers, replicas) for Serve; the peak sample."
+    )
+    print(f"Serve / baseline: {ratio:.2f}x (goal {GOAL_RATIO}x with busy >= {GOAL_BUSY:.0%}: {'met' if met else 'NOT met'})")
+    print(machine())
+    write_section("Throughput: Serve app vs monolith (bench/throughput.py)", body)
+
+
+if __name__ == "__main__":
+    main()
