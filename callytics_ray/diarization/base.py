@@ -1,0 +1,167 @@
+"""The diarizer interface every backend implements, with per-item failures for batched calls."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from callytics_ray.errors import CallyticsError, ConfigError, EmptyAudioError, StageError
+from callytics_ray.types import ProcessedAudio, SpeakerTurn
+
+logger = logging.getLogger(__name__)
+
+STAGE = "diarization"
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationRequest:
+    """One call to diarize, with its speaker-count hints.
+
+    Attributes:
+        audio: the processed call.
+        min_speakers / max_speakers: bounds on the number of speakers; None leaves it open.
+    """
+
+    audio: ProcessedAudio
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationFailure:
+    """Why one item of a batch failed; the other items of the batch are unaffected.
+
+    Attributes:
+        error_type: the exception class name, e.g. "EmptyAudioError".
+        message: its one-line message.
+        retriable: whether trying again may help.
+    """
+
+    error_type: str
+    message: str
+    retriable: bool = False
+
+    @classmethod
+    def from_exception(cls, err: Exception) -> DiarizationFailure:
+        retriable = isinstance(err, StageError) and err.retriable
+        return cls(type(err).__name__, str(err), retriable)
+
+    def to_error(self) -> CallyticsError:
+        """The exception to raise on the caller's side."""
+        if self.error_type == "EmptyAudioError":
+            return EmptyAudioError(self.message)
+        if self.error_type == "ConfigError":
+            return ConfigError(self.message)
+        return StageError(STAGE, f"{self.error_type}: {self.message}", retriable=self.retriable)
+
+
+DiarizationResult = list[SpeakerTurn] | DiarizationFailure
+
+
+def resolve_speaker_bounds(
+    min_speakers: int | None, max_speakers: int | None, default_min: int | None, default_max: int | None
+) -> tuple[int, int | None]:
+    """Merge a request's hints with the configured defaults; the request wins.
+
+    Raises:
+        ConfigError: a bound below 1, or min above max.
+    """
+    low = min_speakers if min_speakers is not None else default_min
+    high = max_speakers if max_speakers is not None else default_max
+    if (low is not None and low < 1) or (high is not None and high < 1):
+        raise ConfigError(f"speaker bounds must be at least 1 (got min={low}, max={high})")
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"min_speakers={low} is larger than max_speakers={high}; swap or drop one")
+    return (low or 1), high
+
+
+def check_audio(audio: ProcessedAudio) -> None:
+    """Refuse audio no backend can diarize.
+
+    Raises:
+        EmptyAudioError: no channels or no samples.
+        ConfigError: a sample rate other than 16 kHz (the audio stage always resamples).
+    """
+    if not audio.channels or any(len(c) == 0 for c in audio.channels):
+        raise EmptyAudioError("the audio has no samples; send a recording with speech in it")
+    if audio.sample_rate_hz != 16_000:
+        raise ConfigError(
+            f"diarization expects 16 kHz audio from the audio stage, got {audio.sample_rate_hz} Hz"
+        )
+
+
+class Diarizer(ABC):
+    """Who spoke when. Backends implement `_diarize_many`; callers use `diarize`/`diarize_batch`.
+
+    Example:
+        >>> diarizer = build_diarizer(Settings())
+        >>> turns = diarizer.diarize(audio, min_speakers=2, max_speakers=2)
+        >>> [(t.start, t.end, t.speaker) for t in turns]
+    """
+
+    name: str = "diarizer"
+
+    def diarize(
+        self, audio: ProcessedAudio, min_speakers: int | None = None, max_speakers: int | None = None
+    ) -> list[SpeakerTurn]:
+        """Speaker turns of one call, sorted by start (turns of different speakers may overlap).
+
+        Args:
+            audio: the processed call (16 kHz).
+            min_speakers / max_speakers: speaker-count hints; None uses the configured defaults.
+
+        Raises:
+            EmptyAudioError: the audio has no samples.
+            ConfigError: contradictory hints.
+            StageError: the backend failed.
+        """
+        result = self.diarize_batch([DiarizationRequest(audio, min_speakers, max_speakers)])[0]
+        if isinstance(result, DiarizationFailure):
+            raise result.to_error()
+        return result
+
+    def diarize_batch(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        """Diarize several calls at once; one result per item, in order, failures per item.
+
+        Serve's `@serve.batch` hands concurrent requests here, so one bad call must not fail the
+        others: each item gets its turns or a `DiarizationFailure`.
+        """
+        results: list[DiarizationResult | None] = [None] * len(items)
+        valid: list[int] = []
+        for index, item in enumerate(items):
+            try:
+                check_audio(item.audio)
+                self._bounds(item)
+                valid.append(index)
+            except CallyticsError as err:
+                results[index] = DiarizationFailure.from_exception(err)
+        if valid:
+            try:
+                produced = self._diarize_many([items[i] for i in valid])
+            except Exception as err:  # a backend crash fails only the items it was given
+                logger.exception("%s backend failed on a batch of %d", self.name, len(valid))
+                produced = [DiarizationFailure.from_exception(_as_stage_error(err))] * len(valid)
+            for index, result in zip(valid, produced, strict=True):
+                results[index] = result
+        return [r for r in results if r is not None]
+
+    @abstractmethod
+    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
+        """The item's speaker bounds after defaults (raises ConfigError on bad hints)."""
+
+    @abstractmethod
+    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        """Diarize validated items; return one result per item."""
+
+
+def _as_stage_error(err: Exception) -> CallyticsError:
+    if isinstance(err, CallyticsError):
+        return err
+    return StageError(STAGE, f"{type(err).__name__}: {err}")
+
+
+def sorted_turns(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """Turns ordered by start, then end, then speaker."""
+    return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))

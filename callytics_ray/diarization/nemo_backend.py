@@ -1,0 +1,149 @@
+"""NeMo backend: ClusteringDiarizer (VAD + TitaNet + clustering) or NeuralDiarizer (MSDD).
+
+Runs in its own environment (runtime_envs/diarization-nemo.txt). NeMo diarizers work on files
+listed in a manifest, so each call is written to a temporary 16 kHz WAV and its RTTM read back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from callytics_ray.diarization.base import (
+    DiarizationFailure,
+    DiarizationRequest,
+    DiarizationResult,
+    Diarizer,
+    resolve_speaker_bounds,
+)
+from callytics_ray.diarization.embedding import pick_device
+from callytics_ray.errors import ConfigError
+from callytics_ray.settings import DiarizationOptions, DiarizationSettings, Settings
+from callytics_ray.types import SpeakerTurn
+
+logger = logging.getLogger(__name__)
+
+
+def build_nemo_config(config: DiarizationSettings, out_dir: Path, manifest: Path, max_speakers: int) -> dict[str, Any]:
+    """The diarizer config NeMo's `ClusteringDiarizer` / `NeuralDiarizer` read, as a plain dict.
+
+    Model entries are `.nemo` paths or NGC names (which NeMo downloads unless they are cached).
+    """
+    base: dict[str, Any] = {}
+    if config.nemo_config:
+        import yaml
+
+        base = yaml.safe_load(Path(config.nemo_config).read_text()) or {}
+    diarizer = base.setdefault("diarizer", {})
+    diarizer.update({"manifest_filepath": str(manifest), "out_dir": str(out_dir), "oracle_vad": False})
+    diarizer.setdefault("collar", 0.25)
+    diarizer.setdefault("ignore_overlap", False)
+    vad = diarizer.setdefault("vad", {})
+    vad["model_path"] = config.nemo_vad_model
+    vad.setdefault("parameters", {"window_length_in_sec": 0.63, "shift_length_in_sec": 0.08, "smoothing": False,
+                                  "overlap": 0.5, "onset": 0.8, "offset": 0.6, "pad_onset": 0.0, "pad_offset": 0.0,
+                                  "min_duration_on": 0.0, "min_duration_off": 0.6, "filter_speech_first": True})
+    speaker = diarizer.setdefault("speaker_embeddings", {})
+    speaker["model_path"] = config.nemo_speaker_model
+    speaker.setdefault("parameters", {"window_length_in_sec": [1.5, 1.25, 1.0, 0.75, 0.5],
+                                      "shift_length_in_sec": [0.75, 0.625, 0.5, 0.375, 0.25],
+                                      "multiscale_weights": [1, 1, 1, 1, 1], "save_embeddings": False})
+    clustering = diarizer.setdefault("clustering", {}).setdefault("parameters", {})
+    clustering.update({"oracle_num_speakers": False, "max_num_speakers": max_speakers})
+    for key, value in {"enhanced_count_thres": 80, "max_rp_threshold": 0.25, "sparse_search_volume": 30,
+                       "maj_vote_spk_count": False}.items():
+        clustering.setdefault(key, value)
+    if config.nemo_msdd_model:
+        msdd = diarizer.setdefault("msdd_model", {})
+        msdd["model_path"] = config.nemo_msdd_model
+        msdd.setdefault("parameters", {"use_speaker_model_from_ckpt": True, "infer_batch_size": 25,
+                                       "sigmoid_threshold": [0.7], "seq_eval_mode": False, "split_infer": True,
+                                       "diar_window_length": 50, "overlap_infer_spk_limit": 5})
+    base.setdefault("device", None)
+    base.setdefault("verbose", False)
+    base.setdefault("batch_size", 64)
+    base.setdefault("num_workers", 0)
+    base.setdefault("sample_rate", 16_000)
+    return base
+
+
+def read_rttm(path: Path) -> list[SpeakerTurn]:
+    """Turns from an RTTM file (`SPEAKER file 1 start duration <NA> <NA> label ...`)."""
+    turns = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[0] == "SPEAKER":
+            start, duration = float(parts[3]), float(parts[4])
+            turns.append(SpeakerTurn(round(start, 3), round(start + duration, 3), parts[7]))
+    return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
+
+
+class NemoDiarizer(Diarizer):
+    """Diarization by NeMo with TitaNet embeddings (and MSDD when `nemo_msdd_model` is set).
+
+    Example:
+        >>> settings = Settings(diarization={"backend": "nemo", "nemo_speaker_model": "/m/titanet_large.nemo"})
+        >>> NemoDiarizer.from_settings(settings).diarize(audio, max_speakers=2)
+    """
+
+    name = "nemo"
+
+    def __init__(self, config: DiarizationSettings, device: str) -> None:
+        self._config = config
+        self._device = device
+        self.options = config.options
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NemoDiarizer:
+        try:
+            import nemo.collections.asr  # noqa: F401  (fails early when NeMo is missing)
+        except ImportError as err:
+            raise ConfigError(
+                "the nemo diarization backend needs nemo_toolkit[asr]: install runtime_envs/diarization-nemo.txt"
+            ) from err
+        return cls(settings.diarization, pick_device(settings.diarization.device))
+
+    def with_options(self, options: DiarizationOptions) -> NemoDiarizer:
+        return NemoDiarizer(self._config.model_copy(update={"options": options}), self._device)
+
+    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
+        return resolve_speaker_bounds(
+            item.min_speakers, item.max_speakers, self.options.min_speakers, self.options.max_speakers
+        )
+
+    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        results: list[DiarizationResult] = []
+        for item in items:
+            try:
+                results.append(self._diarize_one(item))
+            except Exception as err:
+                logger.exception("NeMo diarizer failed")
+                results.append(DiarizationFailure(type(err).__name__, str(err), retriable=True))
+        return results
+
+    def _diarize_one(self, item: DiarizationRequest) -> list[SpeakerTurn]:
+        import soundfile as sf
+        from nemo.collections.asr.models import ClusteringDiarizer, NeuralDiarizer
+        from omegaconf import OmegaConf
+
+        _, high = self._bounds(item)
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            wav = work / "call.wav"
+            sf.write(wav, np.asarray(item.audio.mono, dtype=np.float32), item.audio.sample_rate_hz)
+            manifest = work / "manifest.json"
+            entry = {"audio_filepath": str(wav), "offset": 0, "duration": None, "label": "infer", "text": "-",
+                     "num_speakers": item.min_speakers if item.min_speakers == item.max_speakers else None,
+                     "rttm_filepath": None, "uem_filepath": None}
+            manifest.write_text(json.dumps(entry) + "\n")
+            cfg = OmegaConf.create(build_nemo_config(self._config, work / "out", manifest, high or 8))
+            cfg.device = self._device
+            diarizer = NeuralDiarizer(cfg=cfg) if self._config.nemo_msdd_model else ClusteringDiarizer(cfg=cfg)
+            diarizer.diarize()
+            return read_rttm(work / "out" / "pred_rttms" / "call.rttm")

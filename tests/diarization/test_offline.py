@@ -1,0 +1,106 @@
+"""The offline default diarizer on real recordings and espeak-ng dialogues (real models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callytics_ray.audio import load_audio
+from callytics_ray.diarization import DiarizationFailure, DiarizationRequest, build_diarizer
+from callytics_ray.errors import ConfigError, EmptyAudioError
+from callytics_ray.roles import attribute_speakers
+from callytics_ray.settings import AudioOptions, RoleOptions
+from callytics_ray.types import AudioInfo, ProcessedAudio
+from tests.synth import DOUBLE_CHARGE_CALL, build_dialogue
+
+pytestmark = pytest.mark.models
+
+_REFERENCE_SPEAKERS = {"dev00": 2, "dev01": 2}
+
+
+@pytest.fixture(scope="module")
+def diarizer(session_settings):
+    return build_diarizer(session_settings)
+
+
+def _load(path: Path) -> ProcessedAudio:
+    return load_audio(path, AudioOptions(min_speech_ratio=0.0, channel_layout="mono"))
+
+
+@pytest.mark.parametrize("name", sorted(_REFERENCE_SPEAKERS))
+def test_speaker_count_matches_the_reference_on_real_meetings(diarizer, data_dir, name):
+    turns = diarizer.diarize(_load(data_dir / f"{name}.wav"))
+    assert len({t.speaker for t in turns}) == _REFERENCE_SPEAKERS[name]
+    assert all(0.0 <= t.start < t.end <= 30.01 for t in turns)
+
+
+def test_min_and_max_speaker_hints_are_honoured(diarizer, data_dir):
+    audio = _load(data_dir / "dev00.wav")
+    assert len({t.speaker for t in diarizer.diarize(audio, max_speakers=1)}) == 1
+    assert len({t.speaker for t in diarizer.diarize(audio, min_speakers=3)}) >= 3
+    with pytest.raises(ConfigError):
+        diarizer.diarize(audio, min_speakers=3, max_speakers=2)
+
+
+def test_empty_audio_is_a_typed_error_and_fails_only_its_own_batch_item(diarizer, data_dir):
+    info = AudioInfo(0.0, 16_000, 1, "pcm_s16le", "wav", "mono", 0.0, 0.0)
+    empty = ProcessedAudio(info, (np.zeros(0, dtype=np.float32),))
+    with pytest.raises(EmptyAudioError):
+        diarizer.diarize(empty)
+    good = _load(data_dir / "dev01.wav")
+    results = diarizer.diarize_batch([DiarizationRequest(empty), DiarizationRequest(good, 2, 2)])
+    assert isinstance(results[0], DiarizationFailure) and results[0].error_type == "EmptyAudioError"
+    assert isinstance(results[1], list) and len({t.speaker for t in results[1]}) == 2
+
+
+def test_batched_calls_give_the_same_turns_as_single_calls(diarizer, data_dir):
+    audios = [_load(data_dir / "dev00.wav"), _load(data_dir / "dev01.wav")]
+    batched = diarizer.diarize_batch([DiarizationRequest(a) for a in audios])
+    assert batched == [diarizer.diarize(a) for a in audios]
+
+
+def test_dual_channel_gives_one_speaker_per_channel(diarizer, stereo_call_path):
+    audio = load_audio(stereo_call_path, AudioOptions(channel_layout="dual"))
+    assert audio.info.layout == "dual"
+    turns = diarizer.diarize(audio)
+    assert {t.speaker for t in turns} == {"CHANNEL_0", "CHANNEL_1"}
+    right = [t for t in turns if t.speaker == "CHANNEL_1"]
+    # The right channel says one short sentence ("The horizon seems extremely distant.").
+    assert sum(t.end - t.start for t in right) < 3.5
+
+
+def _word_accuracy(diarizer, transcriber, tmp_path: Path, rate: int, **hints) -> tuple[int, float]:
+    reference = build_dialogue(DOUBLE_CHARGE_CALL, tmp_path / f"call{rate}.wav", sample_rate_hz=rate)
+    audio = load_audio(tmp_path / f"call{rate}.wav")
+    turns = diarizer.diarize(audio, **hints)
+    transcript = transcriber.transcribe(audio)
+    utterances, roles = attribute_speakers(transcript, turns, audio.info, RoleOptions())
+    role_of = {r.speaker: r.role for r in roles}
+    right = total = 0
+    for utterance in utterances:
+        for word in utterance.words:
+            middle = (word.start + word.end) / 2
+            truth = min(reference, key=lambda r: max(r.start - middle, middle - r.end, 0.0)).speaker
+            right += role_of.get(utterance.speaker) == truth
+            total += 1
+    return len({t.speaker for t in turns}), right / max(total, 1)
+
+
+@pytest.mark.slow
+def test_telephone_band_espeak_dialogue_with_a_two_party_hint(diarizer, session_settings, transcriber, tmp_path):
+    # Clustering 3 s segments (segment_s) instead of the 1 s windows separates these voices.
+    options = session_settings.diarization.options.model_copy(update={"segment_s": 3.0})
+    speakers, accuracy = _word_accuracy(
+        diarizer.with_options(options), transcriber, tmp_path, 8000, min_speakers=2, max_speakers=2
+    )
+    assert speakers == 2
+    assert accuracy == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="CAM++ scores the two espeak voices 0.88 alike: one speaker without hints")
+def test_wideband_espeak_dialogue_without_hints(diarizer, transcriber, tmp_path):
+    speakers, accuracy = _word_accuracy(diarizer, transcriber, tmp_path, 16000)
+    assert speakers == 2 and accuracy == 1.0
