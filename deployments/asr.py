@@ -13,7 +13,7 @@ from callytics_ray.errors import StageError
 from callytics_ray.settings import AsrOptions
 from callytics_ray.types import ProcessedAudio, Transcript
 from deployments._base import BatchedStageConfig, StageDeployment, StageFailure
-from deployments.metrics import RecognizerMetrics
+from deployments.metrics import ReplicaMetrics
 
 logger = logging.getLogger("ray.serve")
 
@@ -43,16 +43,13 @@ class SpeechRecognizerDeployment(StageDeployment):
     def __init__(self, settings: dict[str, Any] | None = None, variant: str = "default") -> None:
         self._setup(settings)
         self.variant = variant
+        self.metrics = ReplicaMetrics(self.stage, variant)
         # Loaded here, not lazily: "replica ready" means "model loaded".
         self._asr = Transcriber.from_settings(self.settings)
-        self._metrics = RecognizerMetrics(variant)
         logger.info("speech recognizer variant %s ready: %s", variant, self.settings.asr.model)
 
-    def reconfigure(self, user_config: dict[str, Any]) -> None:
-        # The settings' options (environment, builder args) are the base that user_config updates.
-        merged = dict(user_config or {})
-        merged["options"] = {**self.settings.asr.options.model_dump(), **merged.get("options", {})}
-        super().reconfigure(merged)
+    def _settings_options(self) -> AsrOptions:
+        return self.settings.asr.options
 
     def _apply(self, config: RecognizerConfig) -> None:
         self._transcribe_batch.set_max_batch_size(config.max_batch_size)
@@ -81,12 +78,15 @@ class SpeechRecognizerDeployment(StageDeployment):
         try:
             options = AsrOptions.model_validate({**self.config.options.model_dump(), **(overrides or {})})
         except ValueError as err:
+            self.metrics.request(seconds=time.perf_counter() - started, reason="ConfigError")
             return StageFailure(self.stage, "ConfigError", f"invalid ASR options: {err}", retriable=False)
         result = await self._transcribe_batch((audio, options))
-        outcome = "ok" if isinstance(result, Transcript) else "failed"
-        self._metrics.record(outcome=outcome, seconds=time.perf_counter() - started, audio_s=audio.duration_s)
+        seconds = time.perf_counter() - started
         if isinstance(result, StageError):
-            return StageFailure.from_exception(self.stage, result)
+            failure = StageFailure.from_exception(self.stage, result)
+            self.metrics.request(seconds=seconds, reason=failure.error_type)
+            return failure
+        self.metrics.request(seconds=seconds, audio_s=audio.duration_s)
         return result
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)
@@ -95,5 +95,5 @@ class SpeechRecognizerDeployment(StageDeployment):
     ) -> list[Transcript | StageError]:
         # Counted in calls, not audio seconds: Serve fails any single item larger than
         # max_batch_size under a batch_size_fn, and one call can be hours long.
-        self._metrics.record_batch(len(items))
+        self.metrics.batch(len(items))
         return await self._in_thread(self._asr.transcribe_batch, items)

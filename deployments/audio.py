@@ -36,10 +36,8 @@ class AudioProcessorDeployment(StageDeployment):
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         self._setup(settings)
 
-    def reconfigure(self, user_config: dict[str, Any]) -> None:
-        merged = dict(user_config or {})
-        merged["options"] = {**self.settings.audio.model_dump(), **merged.get("options", {})}
-        super().reconfigure(merged)
+    def _settings_options(self) -> AudioOptions:
+        return self.settings.audio
 
     async def process(self, request: CallRequest) -> ProcessedAudio | StageFailure:
         """Decode and clean `request.source` (bytes on Serve: paths are local to the caller).

@@ -59,13 +59,11 @@ class GatewayDeployment(StageDeployment):
         self,
         settings: dict[str, Any] | None = None,
         *,
-        audio: DeploymentHandle,
-        recognizers: dict[str, DeploymentHandle],
         database: DeploymentHandle,
-        **stage_handles: DeploymentHandle,
+        **stage_handles: Any,
     ) -> None:
         self._setup(settings)
-        self.stages = ServeStages(StageHandles(audio=audio, recognizers=recognizers, **stage_handles))
+        self.stages = ServeStages(StageHandles(**stage_handles))
         self.store = ServeCallStore(make_engine(self.settings.database_url), database)
         self.picker = VariantPicker.from_settings(self.settings)
         self.runner = LocalRunner(self.stages, self.store, self.settings, hook=StageMetrics(), retry=SERVE_RETRY)

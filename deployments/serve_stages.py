@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import ray
 from ray.serve.handle import DeploymentHandle
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.result import QualityResult
+from callytics_ray.sentiment import Sentiment
 from callytics_ray.settings import AsrOptions
-from callytics_ray.types import AudioInfo, ProcessedAudio, Transcript
+from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
 from deployments._base import unwrap
 
 logger = logging.getLogger("ray.serve")
@@ -47,10 +50,15 @@ class StageHandles:
     Attributes:
         audio: the audio-processor.
         recognizers: speech-recognizer deployments by variant name; the first is the default.
+        diarizer / punctuation / sentiment / llm: the other stage deployments.
     """
 
     audio: DeploymentHandle
     recognizers: dict[str, DeploymentHandle]
+    diarizer: DeploymentHandle
+    punctuation: DeploymentHandle
+    sentiment: DeploymentHandle
+    llm: DeploymentHandle
 
     def __post_init__(self) -> None:
         if not self.recognizers:
@@ -61,8 +69,8 @@ class ServeStages:
     """StageBackend whose stages run in Serve deployments.
 
     Example:
-        >>> stages = ServeStages(StageHandles(audio=audio_handle, recognizers={"base": asr_handle}))
-        >>> analysis = await run_call(request, stages, asr_options=AsrOptions())
+        >>> stages = ServeStages(StageHandles(audio=..., recognizers={"base": ...}, diarizer=..., ...))
+        >>> analysis = await run_call(request, stages, settings=settings)
     """
 
     def __init__(self, handles: StageHandles) -> None:
@@ -91,6 +99,34 @@ class ServeStages:
         overrides = options.model_dump(exclude_unset=True)
         return unwrap(await handle.transcribe.remote(audio.ref, overrides))
 
+    async def diarize(self, audio: ServeAudio, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]:
+        return unwrap(await self.handles.diarizer.diarize.remote(audio.ref, min_speakers, max_speakers))
+
+    async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]:
+        return unwrap(await self.handles.punctuation.restore.remote(tuple(utterances), language))
+
+    async def classify_sentiment(self, texts: Sequence[str]) -> tuple[Sentiment, ...]:
+        return unwrap(await self.handles.sentiment.classify.remote(list(texts)))
+
+    async def analyze_conversation(
+        self,
+        utterances: Sequence[Utterance],
+        roles: Sequence[SpeakerRole],
+        sentiments: Sequence[Sentiment] | None,
+        quality: QualityResult | None,
+    ) -> AnalysisOutcome:
+        return unwrap(await self.handles.llm.analyze.remote(tuple(utterances), tuple(roles), sentiments, quality))
+
+    async def stage_models(self) -> dict[str, str]:
+        """What each model stage runs, as its replicas report it (after a rollout: the new one)."""
+        stages = {
+            "diarization": self.handles.diarizer,
+            "punctuation": self.handles.punctuation,
+            "sentiment": self.handles.sentiment,
+        }
+        names = await asyncio.gather(*(handle.model_name.remote() for handle in stages.values()))
+        return {stage: name for stage, name in zip(stages, names) if name}
+
     def _recognizer(self, variant: str | None) -> DeploymentHandle:
         name = variant or self.default_variant
         try:
@@ -99,8 +135,3 @@ class ServeStages:
             raise ConfigError(
                 f"unknown speech-recognizer variant {name!r}; deployed: {', '.join(self.handles.recognizers)}"
             ) from None
-
-
-def serve_audio_arg(payload: Any) -> Any:
-    """What to pass to a stage deployment for an audio payload (the ref on Serve)."""
-    return payload.ref if isinstance(payload, ServeAudio) else payload

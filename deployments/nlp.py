@@ -1,0 +1,76 @@
+"""PunctuationRestorer and SentimentAnalyzer deployments over the core's NLP stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ray import serve
+
+from callytics_ray.punctuation import Punctuator
+from callytics_ray.sentiment import Sentiment, SentimentClassifier
+from callytics_ray.settings import PunctuationOptions, SentimentOptions
+from callytics_ray.types import Utterance
+from deployments._base import StageConfig, StageDeployment, StageFailure
+
+
+class PunctuationConfig(StageConfig[PunctuationOptions]):
+    options: PunctuationOptions = PunctuationOptions()
+
+
+class SentimentConfig(StageConfig[SentimentOptions]):
+    options: SentimentOptions = SentimentOptions()
+
+
+@serve.deployment(name="punctuation-restorer", max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.1})
+class PunctuationRestorerDeployment(StageDeployment):
+    """Restores punctuation and casing where the transcript lost it (settings.punctuation.model
+    picks deepmultilingualpunctuation or the offline pause method).
+
+    Example:
+        >>> punctuated = unwrap(await handle.restore.remote(utterances, "en"))
+    """
+
+    stage = "punctuation"
+    config_model = PunctuationConfig
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self._setup(settings)
+        self._punctuator = Punctuator.from_settings(self.settings)
+
+    def _settings_options(self) -> PunctuationOptions:
+        return self.settings.punctuation.options
+
+    async def model_name(self) -> str:
+        return self._punctuator.method
+
+    async def restore(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...] | StageFailure:
+        """The utterances with punctuation restored; words keep their timings."""
+        return await self._guarded(
+            lambda: self._punctuator.restore(utterances, language=language, options=self.config.options)
+        )
+
+
+@serve.deployment(name="sentiment-analyzer", max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.2})
+class SentimentAnalyzerDeployment(StageDeployment):
+    """One sentiment label and score per utterance text.
+
+    Example:
+        >>> sentiments = unwrap(await handle.classify.remote(["thanks, that fixed it"]))
+    """
+
+    stage = "sentiment"
+    config_model = SentimentConfig
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self._setup(settings)
+        self._classifier = SentimentClassifier.from_settings(self.settings)
+
+    def _settings_options(self) -> SentimentOptions:
+        return self.settings.sentiment.options
+
+    async def model_name(self) -> str:
+        return self._classifier.method
+
+    async def classify(self, texts: Sequence[str]) -> tuple[Sentiment, ...] | StageFailure:
+        return await self._guarded(lambda: self._classifier.classify(list(texts), self.config.options))
