@@ -32,7 +32,7 @@ def analyze_file(
         )
     return asyncio.run(
         run_call(
-            request, stages or LocalStages(settings), asr_options=settings.asr.options, store=store, hook=hook
+            request, stages or LocalStages(settings), settings=settings, store=store, hook=hook
         )
     )
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from callytics_ray.asr import Transcriber
 from callytics_ray.audio import load_audio
+from callytics_ray.diarization import Diarizer, build_diarizer
+from callytics_ray.llm import AnalysisOutcome, CallAnalyzer
 from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.punctuation import Punctuator
+from callytics_ray.result import QualityResult
+from callytics_ray.sentiment import Sentiment, SentimentClassifier
 from callytics_ray.settings import AsrOptions, Settings
-from callytics_ray.types import AudioInfo, ProcessedAudio, Transcript
+from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
 
 T = TypeVar("T")
 
@@ -23,6 +28,11 @@ class Lazy(Generic[T]):
         self._build = build
         self._value = value
         self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> T | None:
+        """The value if it was built already, else None (never builds it)."""
+        return self._value
 
     def get(self) -> T:
         if self._value is None:
@@ -38,13 +48,42 @@ class LocalStages:
     Already-loaded core objects can be passed in (tests share one model across many calls).
     """
 
-    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transcriber: Transcriber | None = None,
+        diarizer: Diarizer | None = None,
+        punctuator: Punctuator | None = None,
+        classifier: SentimentClassifier | None = None,
+        analyzer: CallAnalyzer | None = None,
+    ) -> None:
         self.settings = settings
         self._transcriber = Lazy(lambda: Transcriber.from_settings(settings), transcriber)
+        self._diarizer = Lazy(lambda: build_diarizer(settings), diarizer)
+        self._punctuator = Lazy(lambda: Punctuator.from_settings(settings), punctuator)
+        self._classifier = Lazy(lambda: SentimentClassifier.from_settings(settings), classifier)
+        self._analyzer = Lazy(lambda: CallAnalyzer.from_settings(settings), analyzer)
 
     @property
     def transcriber(self) -> Transcriber:
         return self._transcriber.get()
+
+    @property
+    def diarizer(self) -> Diarizer:
+        return self._diarizer.get()
+
+    @property
+    def punctuator(self) -> Punctuator:
+        return self._punctuator.get()
+
+    @property
+    def classifier(self) -> SentimentClassifier:
+        return self._classifier.get()
+
+    @property
+    def analyzer(self) -> CallAnalyzer:
+        return self._analyzer.get()
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]:
         audio = await asyncio.to_thread(
@@ -54,3 +93,38 @@ class LocalStages:
 
     async def transcribe(self, audio: ProcessedAudio, options: AsrOptions) -> Transcript:
         return await asyncio.to_thread(self.transcriber.transcribe, audio, options)
+
+    async def diarize(
+        self, audio: ProcessedAudio, min_speakers: int | None, max_speakers: int | None
+    ) -> list[SpeakerTurn]:
+        return await asyncio.to_thread(self.diarizer.diarize, audio, min_speakers, max_speakers)
+
+    async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]:
+        options = self.settings.punctuation.options
+        return await asyncio.to_thread(self.punctuator.restore, utterances, language=language, options=options)
+
+    async def classify_sentiment(self, texts: Sequence[str]) -> tuple[Sentiment, ...]:
+        return await asyncio.to_thread(self.classifier.classify, list(texts), self.settings.sentiment.options)
+
+    async def analyze_conversation(
+        self,
+        utterances: Sequence[Utterance],
+        roles: Sequence[SpeakerRole],
+        sentiments: Sequence[Sentiment] | None,
+        quality: QualityResult | None,
+    ) -> AnalysisOutcome:
+        return await asyncio.to_thread(
+            self.analyzer.analyze, utterances, roles, sentiments, quality, options=self.settings.llm.options
+        )
+
+    async def stage_models(self) -> dict[str, str]:
+        # Only what is already loaded: describing a stage must not load its model.
+        models = {}
+        for stage, lazy, describe in (
+            ("diarization", self._diarizer, lambda d: d.name),
+            ("punctuation", self._punctuator, lambda p: p.method),
+            ("sentiment", self._classifier, lambda c: c.method),
+        ):
+            if lazy.loaded is not None:
+                models[stage] = describe(lazy.loaded)
+        return models

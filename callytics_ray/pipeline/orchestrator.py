@@ -1,9 +1,10 @@
 """The order of stages for one call, shared by the CLI (in-process) and the Serve gateway (handles).
 
 `run_call` awaits a `StageBackend`: `LocalStages` runs the core objects in threads, the Serve
-gateway's backend calls deployment handles. Diarization and recognition run side by side.
-Every stage is retried with backoff; a failed stage is recorded and the call is stored with what
-did succeed, in a retriable state (`partial` or `failed`), never lost.
+gateway's `ServeStages` calls deployment handles. Diarization and recognition run side by side on
+the processed audio; the pure steps (speaker attribution, redaction, sentiment summary, quality)
+run here. Every remote stage is retried with backoff; a failed stage is recorded and the call is
+stored with what did succeed, in a retriable state (`partial` or `failed`), never lost.
 """
 
 from __future__ import annotations
@@ -11,23 +12,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from callytics_ray.conversation import ConversationResult, plain_utterances
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, StageError
+from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
 from callytics_ray.pipeline.request import CallRequest
-from callytics_ray.result import CallAnalysis
-from callytics_ray.settings import AsrOptions
+from callytics_ray.quality import QualityAnalyzer
+from callytics_ray.redaction import redact_utterances
+from callytics_ray.result import CallAnalysis, QualityResult, SpeakerResult
+from callytics_ray.roles import attribute_speakers
+from callytics_ray.sentiment import Sentiment, summarize_sentiment
+from callytics_ray.settings import AsrOptions, Settings
 from callytics_ray.storage import CallStatus, CallStore
-from callytics_ray.types import AudioInfo, Transcript
+from callytics_ray.types import AudioInfo, SpeakerRole, SpeakerTurn, Transcript, Utterance
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-STAGES: tuple[str, ...] = ("audio", "asr")
+STAGES: tuple[str, ...] = (
+    "audio", "asr", "diarization", "speakers", "punctuation", "redaction", "sentiment", "quality", "llm",
+)
 REQUIRED_STAGES = frozenset({"audio", "asr"})
 
 ProgressHook = Callable[[str, str, float], None]
@@ -35,11 +44,29 @@ ProgressHook = Callable[[str, str, float], None]
 
 
 class StageBackend(Protocol):
-    """Where stages run. `audio` payloads are opaque: arrays in-process, object refs on Serve."""
+    """Where the model stages run. `audio` payloads are opaque: arrays in-process, refs on Serve."""
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
 
     async def transcribe(self, audio: Any, options: AsrOptions) -> Transcript: ...
+
+    async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
+
+    async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]: ...
+
+    async def classify_sentiment(self, texts: Sequence[str]) -> tuple[Sentiment, ...]: ...
+
+    async def analyze_conversation(
+        self,
+        utterances: Sequence[Utterance],
+        roles: Sequence[SpeakerRole],
+        sentiments: Sequence[Sentiment] | None,
+        quality: QualityResult | None,
+    ) -> AnalysisOutcome: ...
+
+    async def stage_models(self) -> dict[str, str]:
+        """Which model or method each stage runs, e.g. {"diarization": "offline", ...}."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +77,9 @@ class RetryPolicy:
 
     def delay_s(self, attempt: int) -> float:
         return min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+
+
+_ONCE = RetryPolicy(attempts=1)
 
 
 @dataclass
@@ -63,13 +93,14 @@ class _Run:
     timings: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    async def stage(self, name: str, work: Callable[[], Awaitable[T]]) -> T | None:
+    async def stage(self, name: str, work: Callable[[], Awaitable[T]], *, retry: RetryPolicy | None = None) -> T | None:
         """Run one stage with retries; None (and a recorded error) when it keeps failing."""
+        retry = retry or self.retry
         started = time.perf_counter()
         self._emit(name, "start", 0.0)
         await self._record(name, "running")
         last: Exception | None = None
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(1, retry.attempts + 1):
             try:
                 result = await work()
             except (AudioError, ConfigError) as err:  # bad input or settings: retrying cannot help
@@ -87,17 +118,29 @@ class _Run:
                 self._emit(name, "done", seconds)
                 await self._record(name, "done", seconds=seconds)
                 return result
-            if attempt < self.retry.attempts:
+            if attempt < retry.attempts:
                 logger.warning("call %s: %s attempt %d failed: %s", self.request.call_id, name, attempt, last)
-                await asyncio.sleep(self.retry.delay_s(attempt))
-        seconds = time.perf_counter() - started
-        message = str(last) if isinstance(last, CallyticsError) else f"{type(last).__name__}: {last}"
-        self.errors[name] = message
-        self._emit(name, "failed", seconds)
-        await self._record(name, "failed", error=message, seconds=seconds)
+                await asyncio.sleep(retry.delay_s(attempt))
+        self.fail(name, last, time.perf_counter() - started)
+        await self._record(name, "failed", error=self.errors[name], seconds=time.perf_counter() - started)
         if isinstance(last, AudioError):
             raise last
         return None
+
+    async def local(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """A pure step of the core, run in a thread; deterministic, so it is not retried."""
+        return await self.stage(name, lambda: asyncio.to_thread(fn, *args, **kwargs), retry=_ONCE)
+
+    async def skip(self, name: str, reason: str) -> None:
+        await self._record(name, "skipped", error=reason)
+
+    def fail(self, name: str, err: Exception | str | None, seconds: float) -> None:
+        if isinstance(err, str):
+            message = err
+        else:
+            message = str(err) if isinstance(err, CallyticsError) else f"{type(err).__name__}: {err}"
+        self.errors[name] = message
+        self._emit(name, "failed", seconds)
 
     def _emit(self, name: str, event: str, seconds: float) -> None:
         if self.hook is not None:
@@ -114,7 +157,7 @@ async def run_call(
     request: CallRequest,
     backend: StageBackend,
     *,
-    asr_options: AsrOptions,
+    settings: Settings,
     store: CallStore | None = None,
     hook: ProgressHook | None = None,
     retry: RetryPolicy = RetryPolicy(),
@@ -130,29 +173,111 @@ async def run_call(
         await asyncio.to_thread(store.set_status, request.call_id, CallStatus.PROCESSING)
     try:
         processed = await run.stage("audio", lambda: backend.process_audio(request))
-    except AudioError as err:
-        await _finish(run, analysis, CallStatus.FAILED)
+    except AudioError:
+        await _finish(run, analysis)
         raise
     if processed is None:
-        return await _finish(run, analysis, CallStatus.FAILED)
+        return await _finish(run, analysis)
     info, audio = processed
     analysis.audio = assemble.audio_result(info)
 
-    options = asr_options.model_copy(update={"language": request.language}) if request.language else asr_options
-    transcript = await run.stage("asr", lambda: backend.transcribe(audio, options))
+    asr_options = settings.asr.options
+    if request.language:
+        asr_options = asr_options.model_copy(update={"language": request.language})
+    transcript, turns = await asyncio.gather(
+        run.stage("asr", lambda: backend.transcribe(audio, asr_options)),
+        run.stage("diarization", lambda: backend.diarize(audio, request.min_speakers, request.max_speakers)),
+    )
     if transcript is None:
-        return await _finish(run, analysis, CallStatus.FAILED)
+        return await _finish(run, analysis)
     analysis.language = transcript.language
     analysis.language_probability = round(transcript.language_probability, 4)
-    analysis.models["asr"] = transcript.model
     analysis.segments = assemble.segments_from_transcript(transcript)
+    analysis.models["asr"] = transcript.model
 
+    attributed = None
+    if turns is not None:
+        attributed = await run.local(
+            "speakers", attribute_speakers, transcript, turns, info, settings.roles, request.roles, request.agent_channel
+        )
+    else:
+        await run.skip("speakers", "diarization failed")
+    if attributed is not None:
+        utterances, roles = attributed
+        analysis.speakers = [
+            SpeakerResult(speaker=r.speaker, role=r.role, role_confidence=round(r.confidence, 3), talk_time_s=r.talk_time_s)
+            for r in roles
+        ]
+    else:  # without speakers the words still deserve punctuation, sentiment and a summary
+        utterances, roles = plain_utterances(transcript), ()
+    models = await _stage_models(backend)
+    analysis.models.update(models)
+    if utterances:
+        await _conversation(
+            run, analysis, backend, settings, utterances, roles, info, transcript.language,
+            sentiment_method=models.get("sentiment", "unknown"),
+        )
+    return await _finish(run, analysis)
+
+
+async def _conversation(
+    run: _Run,
+    analysis: CallAnalysis,
+    backend: StageBackend,
+    settings: Settings,
+    utterances: tuple[Utterance, ...],
+    roles: tuple[SpeakerRole, ...],
+    info: AudioInfo,
+    language: str | None,
+    *,
+    sentiment_method: str,
+) -> None:
+    """What was said and how it went: punctuation, redaction, sentiment, quality, LLM analysis."""
+    punctuated = await run.stage("punctuation", lambda: backend.punctuate(utterances, language)) or utterances
+    redacted = await run.local("redaction", redact_utterances, punctuated, settings.redaction)
+    if redacted is None:
+        # PII could not be masked: nothing may leave the process or be stored as text beyond
+        # what the transcript already holds, so stop here and keep the call retriable.
+        return
+    masked = tuple(r.utterance for r in redacted)
+    sentiments = await run.stage("sentiment", lambda: backend.classify_sentiment([u.text for u in masked]))
+    quality = await run.local(
+        "quality", QualityAnalyzer().measure, punctuated, roles, duration_s=info.duration_s, options=settings.quality
+    )
+    outcome = await run.stage(
+        "llm", lambda: backend.analyze_conversation(masked, roles, sentiments, quality)
+    )
+    if outcome is not None and outcome.llm_error:
+        run.fail("llm", outcome.llm_error, 0.0)  # the offline analyzer stood in: usable, but retriable
+    ConversationResult(
+        utterances=masked if settings.redaction.before_storage else punctuated,
+        redacted=redacted,
+        stored_redacted=settings.redaction.before_storage,
+        sentiments=sentiments,
+        sentiment=(
+            summarize_sentiment(
+                masked, sentiments, roles, method=sentiment_method, options=settings.sentiment.options
+            )
+            if sentiments is not None
+            else None
+        ),
+        quality=quality,
+        analysis=outcome.result if outcome is not None else None,
+        roles=roles,
+    ).apply_to(analysis)
+
+
+async def _stage_models(backend: StageBackend) -> dict[str, str]:
+    try:
+        return await backend.stage_models()
+    except Exception as err:  # descriptive only: never fail a call over it
+        logger.warning("could not read stage models: %s", err)
+        return {}
+
+
+async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
     failed_required = REQUIRED_STAGES & run.errors.keys()
     status = CallStatus.FAILED if failed_required else (CallStatus.PARTIAL if run.errors else CallStatus.COMPLETED)
-    return await _finish(run, analysis, status)
-
-
-async def _finish(run: _Run, analysis: CallAnalysis, status: str) -> CallAnalysis:
     error = "; ".join(f"{stage}: {message}" for stage, message in run.errors.items()) or None
     analysis.timings = dict(run.timings)
     analysis.errors = dict(run.errors) or None

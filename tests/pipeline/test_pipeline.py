@@ -71,7 +71,7 @@ def test_a_stage_that_fails_once_is_retried(settings, local_stages, stereo_call_
     store = CallStore.from_url(settings.database_url)
     backend = FlakyTranscriber(local_stages, failures=1)
     request = _request(store, stereo_call_path)
-    analysis = asyncio.run(run_call(request, backend, asr_options=settings.asr.options, store=store,
+    analysis = asyncio.run(run_call(request, backend, settings=settings, store=store,
                                     retry=RetryPolicy(attempts=3, backoff_s=0.01)))
     assert analysis.errors is None and analysis.segments
     asr = [s for s in store.stage_states(request.call_id) if s.stage == "asr"][0]
@@ -82,7 +82,7 @@ def test_a_stage_that_keeps_failing_leaves_a_retriable_call(settings, local_stag
     store = CallStore.from_url(settings.database_url)
     request = _request(store, stereo_call_path)
     analysis = asyncio.run(run_call(request, FlakyTranscriber(local_stages, failures=99),
-                                    asr_options=settings.asr.options, store=store,
+                                    settings=settings, store=store,
                                     retry=RetryPolicy(attempts=2, backoff_s=0.01)))
     assert "replica died" in analysis.errors["asr"]
     record = store.get_call(request.call_id)
@@ -90,5 +90,5 @@ def test_a_stage_that_keeps_failing_leaves_a_retriable_call(settings, local_stag
     stored = store.get_analysis(request.call_id)
     assert stored.audio is not None and stored.audio.layout == "dual"  # what succeeded is kept
     # The same call, retried once the recognizer is healthy again, completes.
-    retried = asyncio.run(run_call(request, local_stages, asr_options=settings.asr.options, store=store))
+    retried = asyncio.run(run_call(request, local_stages, settings=settings, store=store))
     assert retried.errors is None and store.get_call(request.call_id).status == CallStatus.COMPLETED
