@@ -69,3 +69,18 @@ class SearchHit(BaseModel):
     end: float
     speaker: str | None = None
     text: str
+
+
+class CallFigures(BaseModel):
+    """One call's figures for comparing A/B variants (seconds from the stage jobs, confidence
+    from the stored words). `request_json` carries what was uploaded with the call."""
+
+    call_id: str
+    variant: str
+    status: str
+    duration_s: float | None = None
+    asr_s: float | None = None
+    total_s: float | None = None
+    mean_word_probability: float | None = None
+    words: int = 0
+    request_json: str | None = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timezone
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -15,10 +16,12 @@ from callytics_ray.errors import NotFoundError
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import search as fts
 from callytics_ray.storage.db import make_engine, ping
-from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, StageState
+from callytics_ray.storage.models import CallFigures, CallFilter, CallPage, CallRecord, SearchHit, StageState
 from callytics_ray.storage.tables import Analysis, Call, CallAudio, CallStatus, Job, Utterance, Word, utcnow
 
 logger = logging.getLogger(__name__)
+
+_UNFINISHED = (CallStatus.QUEUED, CallStatus.PROCESSING)
 
 
 class CallStore:
@@ -268,6 +271,160 @@ class CallStore:
             ).all()
             return list(rows)
 
+
+    # --- gateway: leases, retries, experiments -------------------------------------------------
+
+    def claim_call(self, call_id: str, worker_id: str, lease_s: float) -> bool:
+        """Take the lease on an unfinished call for `lease_s` seconds.
+
+        One conditional UPDATE, so of several workers racing for the same call exactly one wins.
+
+        Returns:
+            False when another worker holds a live lease or the call is finished or gone.
+        """
+        now = time.time()
+        statement = (
+            update(Call)
+            .where(
+                Call.id == call_id,
+                Call.status.in_(_UNFINISHED),
+                or_(Call.claimed_by.is_(None), Call.lease_until < now),
+            )
+            .values(claimed_by=worker_id, lease_until=now + lease_s)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def renew_lease(self, call_id: str, worker_id: str, lease_s: float) -> bool:
+        """Extend a lease this worker holds; False when it was lost (another worker took over)."""
+        statement = (
+            update(Call)
+            .where(Call.id == call_id, Call.claimed_by == worker_id)
+            .values(lease_until=time.time() + lease_s)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def release_call(self, call_id: str, worker_id: str) -> None:
+        """Give up this worker's lease (no-op when it holds none)."""
+        statement = (
+            update(Call)
+            .where(Call.id == call_id, Call.claimed_by == worker_id)
+            .values(claimed_by=None, lease_until=None)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def claimable_calls(self, *, limit: int = 100) -> list[str]:
+        """Unfinished calls with stored audio that nobody holds a live lease on, oldest first: what a
+        reconciler resumes."""
+        now = time.time()
+        with Session(self.engine) as session:
+            # Only calls with stored audio can be rerun from the database alone.
+            has_audio = select(CallAudio.call_id).where(CallAudio.call_id == Call.id).exists()
+            rows = session.exec(
+                select(Call.id)
+                .where(
+                    Call.status.in_(_UNFINISHED),
+                    or_(Call.claimed_by.is_(None), Call.lease_until < now),
+                    has_audio,
+                )
+                .order_by(Call.created_at)
+                .limit(limit)
+            ).all()
+            return list(rows)
+
+    def requeue_call(self, call_id: str, *, tenant: str | None = None) -> bool:
+        """Put a failed or partial call back in the queue (and drop any stale lease).
+
+        Returns:
+            False when the call is in another state; concurrent retries thus start one run.
+
+        Raises:
+            NotFoundError: no such call (for this tenant).
+        """
+        conditions = [Call.id == call_id, Call.status.in_((CallStatus.FAILED, CallStatus.PARTIAL))]
+        if tenant is not None:
+            conditions.append(Call.tenant == tenant)
+        statement = (
+            update(Call)
+            .where(*conditions)
+            .values(status=CallStatus.QUEUED, error=None, claimed_by=None, lease_until=None, updated_at=utcnow())
+        )
+        with self.engine.begin() as conn:
+            if conn.execute(statement).rowcount == 1:
+                return True
+        self.get_call(call_id, tenant=tenant)
+        return False
+
+    def get_request_json(self, call_id: str) -> str | None:
+        """The request metadata stored with the call at submission (None when there was none)."""
+        with Session(self.engine) as session:
+            return self._call(session, call_id, None).request_json
+
+    def get_calls(self, call_ids: list[str], *, tenant: str | None = None) -> list[CallRecord]:
+        """The calls among `call_ids` (visible to `tenant`), in the order given."""
+        if not call_ids:
+            return []
+        conditions = [Call.id.in_(call_ids)]
+        if tenant is not None:
+            conditions.append(Call.tenant == tenant)
+        with Session(self.engine) as session:
+            rows = {r.id: r for r in session.exec(select(Call).where(*conditions)).all()}
+            return [CallRecord.model_validate(rows[i]) for i in call_ids if i in rows]
+
+    def variant_figures(self, *, tenant: str | None = None) -> list[CallFigures]:
+        """Per-call figures of every call that records an A/B variant."""
+        conditions = [Call.variant.is_not(None)]
+        if tenant is not None:
+            conditions.append(Call.tenant == tenant)
+        with Session(self.engine) as session:
+            calls = session.exec(
+                select(Call.id, Call.variant, Call.status, Call.duration_s, Call.request_json).where(*conditions)
+            ).all()
+            jobs = session.exec(
+                select(Job.call_id, Job.stage, Job.seconds)
+                .join(Call, Call.id == Job.call_id)
+                .where(*conditions, Job.status == "done")
+            ).all()
+            words = session.exec(
+                select(Word.call_id, func.avg(Word.probability), func.count())
+                .join(Call, Call.id == Word.call_id)
+                .where(*conditions)
+                .group_by(Word.call_id)
+            ).all()
+        seconds: dict[str, dict[str, float]] = {}
+        for call_id, stage, value in jobs:
+            if value is not None:
+                seconds.setdefault(call_id, {})[stage] = value
+        confidence = {call_id: (mean, count) for call_id, mean, count in words}
+        figures = []
+        for call_id, variant, status, duration_s, request_json in calls:
+            stages = seconds.get(call_id, {})
+            mean, count = confidence.get(call_id, (None, 0))
+            figures.append(
+                CallFigures(
+                    call_id=call_id, variant=variant, status=status, duration_s=duration_s,
+                    asr_s=stages.get("asr"), total_s=sum(stages.values()) if stages else None,
+                    mean_word_probability=mean, words=count, request_json=request_json,
+                )
+            )
+        return figures
+
+    def call_texts(self, call_ids: list[str]) -> dict[str, str]:
+        """The stored transcript text of each call (utterances in order, joined by spaces)."""
+        if not call_ids:
+            return {}
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Utterance.call_id, Utterance.text)
+                .where(Utterance.call_id.in_(call_ids))
+                .order_by(Utterance.call_id, Utterance.position)
+            ).all()
+        texts: dict[str, list[str]] = {}
+        for call_id, text in rows:
+            texts.setdefault(call_id, []).append(text.strip())
+        return {call_id: " ".join(t for t in parts if t) for call_id, parts in texts.items()}
 
 def _aware(value):
     """SQLite drops time zones; compare everything as UTC."""

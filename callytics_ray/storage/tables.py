@@ -44,6 +44,10 @@ class Call(SQLModel, table=True):
     sentiment_label: str | None = Field(default=None, index=True, max_length=16)
     sentiment_score: float | None = None
     request_json: str | None = Field(default=None, sa_column=Column(Text))
+    # The worker running the call and until when (epoch seconds): a lease, so that with several
+    # gateway replicas exactly one runs a call, and a dead worker's calls are resumed once it lapses.
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: float | None = Field(default=None, index=True)
 
 
 class Utterance(SQLModel, table=True):

@@ -1,0 +1,80 @@
+"""The gateway's FastAPI app, built per process from its settings, store and runner (no globals),
+so a Ray Serve ingress can wrap it unchanged with `serve.ingress`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from callytics_ray import __version__
+from callytics_ray.api import calls, ops
+from callytics_ray.api.errors import install_error_handlers
+from callytics_ray.api.ratelimit import RateLimiter
+from callytics_ray.api.reconciler import Reconciler
+from callytics_ray.api.runner import CallRunner
+from callytics_ray.api.variants import VariantPicker
+from callytics_ray.settings import Settings
+from callytics_ray.storage import CallStore
+
+logger = logging.getLogger(__name__)
+
+_DESCRIPTION = """Call-center conversation analytics: upload a recorded call, get who spoke when,
+a word-timed transcript, sentiment, quality metrics and a summary.
+
+Authenticate with an API key (`callytics keys create --tenant T --scopes submit,read,admin`) sent as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`. Errors are JSON: `{"error": {"code", "message"}}`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    store: CallStore,
+    runner: CallRunner,
+    *,
+    variant_picker: VariantPicker | None = None,
+) -> FastAPI:
+    """Build the gateway app.
+
+    Its state (`app.state.settings`, `.store`, `.runner`, `.variant_picker`, `.rate_limiter`,
+    `.reconciler`) is what the routes read. Start-up runs the reconciler (at once, then every
+    `settings.api.reconcile_interval_s`); shutdown stops it and closes the runner when it has
+    an async `close()`.
+
+    Args:
+        settings: `settings.api` sets auth, limits and the reconciler; `settings.audio` the probe.
+        store: the database of calls, audio, jobs and API keys.
+        runner: processes accepted calls (`LocalRunner`, or the Serve gateway's runner).
+        variant_picker: A/B variant choice; by default built from `settings.api.variants`
+            (None when no variants are configured).
+
+    Example:
+        >>> store = CallStore.from_url(settings.database_url)
+        >>> app = create_app(settings, store, LocalRunner(LocalStages(settings), store, settings))
+        >>> uvicorn.run(app)
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.reconciler.start()
+        try:
+            yield
+        finally:
+            await app.state.reconciler.stop()
+            close = getattr(app.state.runner, "close", None)
+            if close is not None:
+                await close()
+
+    app = FastAPI(title="Callytics-Ray", version=__version__, description=_DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.runner = runner
+    app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
+    app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
+    app.state.reconciler = Reconciler(store, runner, interval_s=settings.api.reconcile_interval_s)
+    install_error_handlers(app)
+    app.include_router(calls.router)
+    app.include_router(ops.router)
+    return app

@@ -1,0 +1,82 @@
+"""The reconciler: finds accepted calls nobody is running (their worker died, or it never started)
+and hands them to a runner again. Leases make it safe to run one in every gateway replica."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from callytics_ray.api.runner import CallRunner
+from callytics_ray.api.stored import load_call_request
+from callytics_ray.errors import CallyticsError
+from callytics_ray.storage import CallStatus, CallStore
+
+logger = logging.getLogger(__name__)
+
+
+class Reconciler:
+    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`.
+
+    Example:
+        >>> reconciler = Reconciler(store, runner, interval_s=30)
+        >>> await reconciler.reconcile_once()   # call ids handed to the runner
+        >>> reconciler.start()                  # and from now on periodically; `await stop()` ends it
+    """
+
+    def __init__(self, store: CallStore, runner: CallRunner, *, interval_s: float, batch_size: int = 100) -> None:
+        self.store = store
+        self.runner = runner
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random()
+
+    async def reconcile_once(self) -> list[str]:
+        """Hand every resumable call to the runner once.
+
+        Returns:
+            the ids handed over (the runner's lease decides whether it runs each one).
+        """
+        call_ids = await asyncio.to_thread(self.store.claimable_calls, limit=self.batch_size)
+        started: list[str] = []
+        for call_id in call_ids:
+            try:
+                request = await asyncio.to_thread(load_call_request, self.store, call_id)
+            except CallyticsError as err:
+                # Nothing in the database can rebuild it: say so on the call instead of retrying forever.
+                logger.error("call %s cannot be resumed: %s", call_id, err)
+                await asyncio.to_thread(
+                    self.store.set_status, call_id, CallStatus.FAILED, error=f"cannot be resumed: {err}"
+                )
+                continue
+            await self.runner.start(request)
+            started.append(call_id)
+        if started:
+            logger.info("reconciler resumed %d call(s): %s", len(started), ", ".join(started))
+        return started
+
+    def start(self) -> asyncio.Task[None]:
+        """Run `reconcile_once` now and then every `interval_s` (jittered) until `stop()`."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop(), name="callytics-reconciler")
+        return self._task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.reconcile_once()
+            except Exception:  # a database hiccup must not end reconciliation for good
+                logger.exception("reconciliation failed; trying again in %.0f s", self.interval_s)
+            # Jitter keeps replicas started together from polling in lock step.
+            await asyncio.sleep(self.interval_s * self._rng.uniform(0.8, 1.2))

@@ -1,0 +1,172 @@
+"""Reading a multipart upload: size limit while streaming (413), media checks (415), and a probe
+that the bytes really decode as audio (422), before anything is stored."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import av
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from callytics_ray.api.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from callytics_ray.api.stored import SubmittedOptions
+from callytics_ray.errors import (
+    AudioTooLongError,
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAudioError,
+    TooManyChannelsError,
+)
+from callytics_ray.settings import ApiSettings, AudioOptions
+
+FILE_FIELD = "file"
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One parsed upload: the recording and its options."""
+
+    data: bytes
+    filename: str
+    content_type: str | None
+    options: SubmittedOptions
+    idempotency_key: str | None
+
+
+async def _limited(stream: AsyncIterator[bytes], max_mb: float) -> AsyncIterator[bytes]:
+    # Count while the body arrives: a 2 GB upload is refused after max_mb, not after 2 GB.
+    max_bytes, received = _bytes(max_mb), 0
+    async for chunk in stream:
+        received += len(chunk)
+        if received > max_bytes:
+            raise PayloadTooLargeError(_too_large(max_mb))
+        yield chunk
+
+
+def _bytes(mb: float) -> int:
+    return int(mb * 1024 * 1024)
+
+
+def _too_large(max_mb: float) -> str:
+    return f"the upload exceeds the limit of {max_mb:g} MB"
+
+
+async def read_upload(request: Request, api: ApiSettings) -> Upload:
+    """Parse the multipart body of `request` with the limits of `api`.
+
+    Raises:
+        UnsupportedMediaTypeError: not multipart/form-data, or the file's type or extension is not allowed.
+        PayloadTooLargeError: the body exceeds `api.max_upload_mb`.
+        BadRequestError: the multipart body is malformed.
+        RequestValidationError: the file is missing or an option is invalid (422).
+    """
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise UnsupportedMediaTypeError(
+            f"send the recording as multipart/form-data with a '{FILE_FIELD}' field (got {content_type or 'no content type'})"
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _bytes(api.max_upload_mb):
+        raise PayloadTooLargeError(_too_large(api.max_upload_mb))
+    parser = MultiPartParser(request.headers, _limited(request.stream(), api.max_upload_mb), max_files=1, max_fields=32)
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        raise BadRequestError(f"malformed multipart body: {err.message}", code="malformed_multipart") from err
+    try:
+        file = form.get(FILE_FIELD)
+        if not isinstance(file, UploadFile):
+            raise _invalid([FILE_FIELD], "missing", f"a '{FILE_FIELD}' part with the recording is required")
+        filename = PurePath(file.filename or "upload").name
+        check_media_type(filename, file.content_type, api)
+        data = await file.read()
+        fields = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
+    finally:
+        await form.close()
+    idempotency_key = fields.pop(IDEMPOTENCY_FIELD, None) or request.headers.get("idempotency-key") or None
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
+        raise _invalid([IDEMPOTENCY_FIELD], "string_too_long", "an idempotency key has 1 to 128 characters")
+    return Upload(data, filename, file.content_type, _options(fields), idempotency_key)
+
+
+def _options(fields: dict[str, str]) -> SubmittedOptions:
+    values: dict[str, object] = {k: v for k, v in fields.items() if v != ""}
+    if "roles" in values:
+        try:
+            values["roles"] = json.loads(str(values["roles"]))
+        except json.JSONDecodeError as err:
+            raise _invalid(["roles"], "json_invalid", f"roles must be a JSON object ({err.msg})") from err
+    try:
+        return SubmittedOptions.model_validate(values)
+    except ValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False, include_context=False)]
+        ) from err
+
+
+def _invalid(loc: list[str], kind: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": kind}])
+
+
+def check_media_type(filename: str, content_type: str | None, api: ApiSettings) -> None:
+    """415 unless the extension (when there is one) and the declared type (when given) are allowed."""
+    extension = PurePath(filename).suffix.lower()
+    allowed_ext = {e.lower() for e in api.allowed_extensions}
+    if extension and extension not in allowed_ext:
+        raise UnsupportedMediaTypeError(
+            f"files of type '{extension}' are not accepted; send one of {', '.join(sorted(allowed_ext))}"
+        )
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media and not any(_type_matches(media, pattern.lower()) for pattern in api.allowed_content_types):
+        raise UnsupportedMediaTypeError(
+            f"content type '{media}' is not accepted; send one of {', '.join(api.allowed_content_types)}"
+        )
+    if not extension and not media:
+        raise UnsupportedMediaTypeError("the file has neither an extension nor a content type; name it e.g. call.wav")
+
+
+def _type_matches(media: str, pattern: str) -> bool:
+    if pattern.endswith("/*"):
+        return media.startswith(pattern[:-1])
+    return media == pattern
+
+
+def probe_audio(data: bytes, name: str, options: AudioOptions) -> None:
+    """Check that `data` opens as audio and its first frame decodes, without decoding it all.
+
+    Raises:
+        AudioError: the subclass that says why (the gateway answers 422 with its `reason`).
+    """
+    if not data:
+        raise EmptyAudioError(f"{name} is empty (0 bytes)")
+    try:
+        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+    except (av.error.InvalidDataError, ValueError) as err:
+        raise NotAudioError(f"{name} is not a readable audio file ({err.__class__.__name__})") from err
+    except av.error.FFmpegError as err:
+        raise CorruptAudioError(f"{name} could not be opened: {err}") from err
+    with container:
+        if not container.streams.audio:
+            raise NotAudioError(f"{name} has no audio stream")
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or len(stream.layout.channels)
+        if channels > options.max_channels:
+            raise TooManyChannelsError(f"{name} has {channels} channels; at most {options.max_channels} are allowed")
+        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if declared_s and declared_s > options.max_duration_s:
+            raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {options.max_duration_s:.0f} s")
+        try:
+            frame = next(iter(container.decode(stream)), None)
+        except av.error.FFmpegError as err:
+            raise CorruptAudioError(f"{name} could not be decoded: {err}") from err
+        if frame is None:
+            raise EmptyAudioError(f"{name} holds no audio samples")
