@@ -41,8 +41,6 @@ def rayservice(serve_config: str, cluster_spec: dict[str, Any]) -> str:
         "kind": "RayService",
         "metadata": {"name": "callytics", "labels": {"app.kubernetes.io/name": "callytics"}},
         "spec": {
-            "serviceUnhealthySecondThreshold": 900,
-            "deploymentUnhealthySecondThreshold": 900,
             "serveConfigV2": "@@SERVE_CONFIG@@",
             "rayClusterConfig": cluster_spec,
         },
