@@ -4,10 +4,10 @@ ASR: the real speech-recognizer-base deployment of the CPU profile, N processed 
 at once through its handle, with user_config max_batch_size 4 (batched) and 1 (every request
 alone: what the deployment does without @serve.batch), switched live and interleaved.
 
-Embeddings: the sentiment-analyzer deployment when the profile has one (its `classify` batched
-across concurrent calls); whether or not, the model-level bound on what batching can give:
-the sentence encoder + head (`SentimentClassifier.classify`) on one sentence per call against
-all sentences in one call, in process.
+Embeddings: the sentence encoder + head (`SentimentClassifier.classify`, what the
+sentiment-analyzer deployment runs) in process, on one sentence per model call, one call's
+sentences per model call (the deployment today) and all calls' sentences at once (what
+@serve.batch across concurrent calls would hand the model).
 
 Usage: python bench/batching.py [--clips 8] [--repeats 2]
 """
@@ -37,6 +37,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "trn02.wav"]
 SENTENCES = Path(__file__).resolve().parent / "data" / "sentiment_eval.tsv"
 RECOGNIZER = "speech-recognizer-base"
+CALL_SENTENCES = 20  # utterances of a short support call
 
 
 def asr_rows(args, work: Path, cache: Path) -> list[str]:
@@ -95,23 +96,32 @@ def asr_rows(args, work: Path, cache: Path) -> list[str]:
 
 
 def embedding_rows(args, cache: Path) -> list[str]:
+    """The sentence encoder + head on the same sentences three ways: one per model call; one call's
+    worth (CALL_SENTENCES) per model call, which is what the sentiment-analyzer does for each call;
+    everything at once, which is what @serve.batch across concurrent calls would hand the model."""
     from callytics_ray.settings import Settings
 
     settings = Settings(cache_dir=cache, _env_file=None)
     classifier = SentimentClassifier.from_settings(settings)
     with SENTENCES.open() as handle:
         texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
+    calls = [texts[i:i + CALL_SENTENCES] for i in range(0, len(texts), CALL_SENTENCES)]
     classifier.classify(texts[:8])  # warm-up
 
     times = interleaved({
-        "batched": lambda: classifier.classify(texts),
-        "alone": lambda: [classifier.classify([t]) for t in texts],
+        "all at once": lambda: classifier.classify(texts),
+        "per call": lambda: [classifier.classify(c) for c in calls],
+        "one each": lambda: [classifier.classify([t]) for t in texts],
     }, args.repeats)
-    batched, alone = median(times["batched"]), median(times["alone"])
-    print(f"embeddings: batched {len(texts) / batched:.0f} sentences/s, alone {len(texts) / alone:.0f} sentences/s")
+    rate = {k: len(texts) / median(v) for k, v in times.items()}
+    print("embeddings (sentences/s): " + ", ".join(f"{k} {v:.0f}" for k, v in rate.items()))
+    load = f"{len(texts)} sentences ({len(calls)} calls of {CALL_SENTENCES})"
+    name = f"Sentence embedding + head ({classifier.method}), in process"
     return [
-        f"| Sentence embedding + head ({classifier.method}), in process | {len(texts)} sentences | "
-        f"{len(texts) / batched:.0f} sentences/s | {len(texts) / alone:.0f} sentences/s | **{alone / batched:.2f}x** |"
+        f"| {name}: one call's sentences per model call vs one sentence each | {load} | "
+        f"{rate['per call']:.0f} sentences/s | {rate['one each']:.0f} sentences/s | **{rate['per call'] / rate['one each']:.2f}x** |",
+        f"| {name}: all calls' sentences at once (cross-call @serve.batch) vs one call's per model call | {load} | "
+        f"{rate['all at once']:.0f} sentences/s | {rate['per call']:.0f} sentences/s | **{rate['all at once'] / rate['per call']:.2f}x** |",
     ]
 
 
@@ -127,7 +137,6 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="batching-"))
 
     rows = embedding_rows(args, cache) + asr_rows(args, work, cache)
-    has_sentiment = any(d["name"] == "sentiment-analyzer" for d in bench_profile(work, cache)["applications"][0]["deployments"])
     body = (
         f"`python bench/batching.py --clips {args.clips} --repeats {args.repeats}`: medians, both sides "
         "interleaved in one run. ASR \"alone\" is the same deployment with user_config max_batch_size 1 "
@@ -136,9 +145,9 @@ def main() -> None:
         "| what | load | with batching | without | speed-up |\n| --- | --- | --- | --- | --- |\n"
         + "\n".join(rows)
         + "\n\n"
-        + ("" if has_sentiment else
-           "The CPU profile deploys no sentiment-analyzer yet, so the embedding row is the model-level bound "
-           "(what @serve.batch can gain by handing the encoder many sentences at once), measured in process.\n\n")
+        + ("The sentiment-analyzer classifies each call's utterances in one model call and has no "
+           "@serve.batch across calls; the embedding rows measure, in process, what that per-call batching "
+           "gains and what batching across concurrent calls would add on top.\n\n")
         + "About the ASR row: `Transcriber.transcribe_batch` runs the calls of a batch one after another "
         "(faster-whisper decodes one audio at a time; its BatchedInferencePipeline batches the chunks of one "
         "long recording instead), so batching calls only changes queueing, not the model work.\n\n"

@@ -169,24 +169,6 @@ class ReplicaMetrics:
         self._batch.observe(size, tags=self._tags)
 
 
-class RecognizerMetrics(ReplicaMetrics):
-    """ReplicaMetrics of a speech-recognizer variant (stage "asr").
-
-    Example:
-        >>> m = RecognizerMetrics("base")
-        >>> m.record(outcome="ok", seconds=1.2, audio_s=30.0)
-    """
-
-    def __init__(self, variant: str) -> None:
-        super().__init__("asr", variant)
-
-    def record(self, *, outcome: str, seconds: float, audio_s: float, reason: str | None = None) -> None:
-        self.request(seconds=seconds, audio_s=audio_s, reason=None if outcome == "ok" else reason or outcome)
-
-    def record_batch(self, size: int) -> None:
-        self.batch(size)
-
-
 @dataclass
 class _CallRun:
     """What the gateway knows about one call while it runs (from its progress events)."""
@@ -335,6 +317,6 @@ class LLMMetrics:
 
 
 __all__ = [
-    "METRICS", "LLMMetrics", "MetricSpec", "RecognizerMetrics", "ReplicaMetrics", "StageMetrics",
+    "METRICS", "LLMMetrics", "MetricSpec", "ReplicaMetrics", "StageMetrics",
     "call_status", "exported_names",
 ]

@@ -24,6 +24,7 @@ from deployments.local_cluster import LocalCluster, free_port
 from deployments.metrics import exported_names
 from tests.monitoring.prometheus_server import PrometheusServer
 from tests.monitoring.promql import ALERTS, used_metric_names
+from tests.nlp.llm_server import ChatServer, answer_from_transcript
 from tests.serve.conftest import APP, TEST_CPUS, DeployedApp, profile_for_tests, short_temp_dir, upload
 
 pytestmark = [pytest.mark.serve, pytest.mark.models, pytest.mark.slow]
@@ -41,19 +42,31 @@ EXPECTED_SERIES = (
     'ray_callytics_audio_seconds_total{stage="audio"}',  # audio-processor
     'ray_callytics_stage_errors_total{stage="audio"}',
     'ray_callytics_audio_seconds_total{stage="asr"}',  # speech-recognizer
+    'ray_callytics_llm_tokens_total{kind="completion"}',  # llm-analyzer
+    'ray_serve_num_http_error_requests_total{error_code="401"}',  # the HTTP proxy
 )
 
 
 @pytest.fixture(scope="module")
-def monitored_app(model_cache: Path, tmp_path_factory) -> Iterator[DeployedApp]:
-    """The CPU profile on its own cluster (the Serve tests' session cluster is not visible from
-    this directory; this one is stopped when the module ends, before theirs starts)."""
+def chat() -> Iterator[ChatServer]:
+    """A real local OpenAI-protocol server standing in for the LLM endpoint (reports token usage)."""
+    server = ChatServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def monitored_app(model_cache: Path, chat: ChatServer, tmp_path_factory) -> Iterator[DeployedApp]:
+    """The CPU profile on its own cluster, its LLM analyzer pointed at `chat` (the Serve tests'
+    session cluster is not visible from this directory; this one stops when the module ends)."""
     work = tmp_path_factory.mktemp("monitoring")
     cluster = LocalCluster(temp_dir=short_temp_dir("cmon-"), num_cpus=TEST_CPUS).start()
     try:
         http_port = free_port()
         database_url = f"sqlite:///{work / 'callytics.db'}"
         config = profile_for_tests(http_port=http_port, database_url=database_url, cache_dir=model_cache)
+        settings = next(a for a in config["applications"] if a["name"] == APP)["args"]["settings"]
+        settings["llm"] = {"base_url": chat.base_url, "model": "gpt-4o-mini"}
         app = DeployedApp(cluster, config, work / "config.yaml", f"http://127.0.0.1:{http_port}", database_url)
         app.deploy(copy.deepcopy(config))
         yield app
@@ -129,6 +142,21 @@ def test_stage_metrics_match_the_call(prometheus: PrometheusServer, calls):
     assert backlog == {("queued",): 0, ("running",): 0}
 
 
+def test_llm_tokens_and_estimated_cost(prometheus: PrometheusServer, chat: ChatServer, calls):
+    # The stand-in server reports usage as len(request JSON) // 4 and len(answer JSON) // 4.
+    bodies = [r["body"] for r in chat.requests if r["path"].endswith("/chat/completions")]
+    assert bodies, "the good call never reached the LLM"
+    prompt = sum(len(json.dumps(b)) // 4 for b in bodies)
+    completion = sum(len(json.dumps(answer_from_transcript(b["messages"][1]["content"]))) // 4 for b in bodies)
+    tokens = _by(prometheus.query("sum by (model, kind) (ray_callytics_llm_tokens_total)"), "model", "kind")
+    assert tokens == {("gpt-4o-mini", "prompt"): prompt, ("gpt-4o-mini", "completion"): completion}
+    cost = float(prometheus.query("sum(ray_callytics_llm_cost_usd_total)")[0]["value"][1])
+    assert cost == pytest.approx((prompt * 0.15 + completion * 0.60) / 1e6, rel=1e-6)
+    outcomes = _by(prometheus.query("sum by (outcome) (ray_callytics_llm_requests_total)"), "outcome")
+    assert outcomes == {("ok",): 1}
+    assert calls["good"]["result"]["analysis"]["analyzer"] == "llm"
+
+
 def test_alert_rules_evaluate_on_live_data(prometheus: PrometheusServer):
     rules = _evaluated_rules(prometheus)
     assert len(rules) == 12
@@ -150,20 +178,16 @@ def _evaluated_rules(prometheus: PrometheusServer, timeout_s: float = 30.0) -> l
 
 
 def test_dashboard_and_alerts_name_only_exported_metrics(monitored_app: DeployedApp, prometheus):
+    """After the calls above every custom metric has been recorded, so every name the dashboard
+    or an alert uses must be live, ours and Ray's, bar EXPORTED_ONLY_WHEN."""
     with urllib.request.urlopen(f"http://127.0.0.1:{monitored_app.cluster.metrics_port}/metrics", timeout=10) as r:
         exposition = r.read().decode()
     live = {m.group(1) for m in re.finditer(r"^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", exposition, re.M)}
-    used = used_metric_names()
-    unknown = sorted(used - live - exported_names() - EXPORTED_ONLY_WHEN.keys())
-    assert not unknown, f"dashboard/alerts use metrics nobody exports: {unknown}"
-    # Ray's metrics we use on faith of EXPORTED_ONLY_WHEN must at least be Ray's (not typos).
-    assert all(name.startswith("ray_node_") or name.startswith("ray_serve_") for name in EXPORTED_ONLY_WHEN)
-    # And the custom metrics the two calls exercised are really exported under their names.
-    exercised = {"ray_callytics_calls_accepted_total", "ray_callytics_calls_finished_total",
-                 "ray_callytics_stage_latency_seconds_bucket", "ray_callytics_real_time_factor_bucket",
-                 "ray_callytics_processing_seconds_total", "ray_callytics_batch_size_bucket",
-                 "ray_callytics_stage_requests_total", "ray_callytics_stage_runs_total", "ray_callytics_backlog_calls"}
-    assert exercised <= live, sorted(exercised - live)
+    missing = sorted(used_metric_names() - live - EXPORTED_ONLY_WHEN.keys())
+    assert not missing, f"dashboard/alerts use metrics the cluster does not export: {missing}"
+    assert exported_names() <= live, f"custom metrics never exported: {sorted(exported_names() - live)}"
+    # The exceptions must at least be Ray's own families (a typo would hide here otherwise).
+    assert all(name.startswith(("ray_node_", "ray_serve_")) for name in EXPORTED_ONLY_WHEN)
 
 
 def test_service_discovery_file_lists_the_metrics_port(monitored_app: DeployedApp):
