@@ -3,13 +3,11 @@ that the bytes really decode as audio (422), before anything is stored."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import av
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -18,13 +16,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from callytics_ray.api.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from callytics_ray.api.stored import SubmittedOptions
-from callytics_ray.errors import (
-    AudioTooLongError,
-    CorruptAudioError,
-    EmptyAudioError,
-    NotAudioError,
-    TooManyChannelsError,
-)
+from callytics_ray.audio import decode
 from callytics_ray.settings import ApiSettings, AudioOptions
 
 FILE_FIELD = "file"
@@ -146,27 +138,4 @@ def probe_audio(data: bytes, name: str, options: AudioOptions) -> None:
     Raises:
         AudioError: the subclass that says why (the gateway answers 422 with its `reason`).
     """
-    if not data:
-        raise EmptyAudioError(f"{name} is empty (0 bytes)")
-    try:
-        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
-    except (av.error.InvalidDataError, ValueError) as err:
-        raise NotAudioError(f"{name} is not a readable audio file ({err.__class__.__name__})") from err
-    except av.error.FFmpegError as err:
-        raise CorruptAudioError(f"{name} could not be opened: {err}") from err
-    with container:
-        if not container.streams.audio:
-            raise NotAudioError(f"{name} has no audio stream")
-        stream = container.streams.audio[0]
-        channels = stream.codec_context.channels or len(stream.layout.channels)
-        if channels > options.max_channels:
-            raise TooManyChannelsError(f"{name} has {channels} channels; at most {options.max_channels} are allowed")
-        declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if declared_s and declared_s > options.max_duration_s:
-            raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {options.max_duration_s:.0f} s")
-        try:
-            frame = next(iter(container.decode(stream)), None)
-        except av.error.FFmpegError as err:
-            raise CorruptAudioError(f"{name} could not be decoded: {err}") from err
-        if frame is None:
-            raise EmptyAudioError(f"{name} holds no audio samples")
+    decode.probe_audio(data, max_duration_s=options.max_duration_s, max_channels=options.max_channels, name=name)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -46,28 +48,20 @@ class DecodedAudio:
         return self.samples.shape[1] / self.sample_rate_hz
 
 
-def decode_audio(
-    source: Path | str | bytes,
-    *,
-    target_sample_rate_hz: int,
-    max_duration_s: float,
-    max_channels: int,
-) -> DecodedAudio:
-    """Decode the first audio stream of `source`, resampled to `target_sample_rate_hz`.
+@dataclass(frozen=True, slots=True)
+class _OpenedStream:
+    container: Any
+    stream: Any
+    channels: int
+    rate: int
+    declared_s: float | None
 
-    Channels are kept apart up to two; recordings with more channels (when allowed) are
-    downmixed to mono, since no call layout puts three parties on three channels.
 
-    Raises:
-        NotAudioError: no audio stream, or not a media file at all.
-        CorruptAudioError: the stream breaks off or cannot be decoded.
-        EmptyAudioError: zero samples.
-        AudioTooLongError: longer than `max_duration_s`.
-        TooManyChannelsError: more than `max_channels` channels.
-    """
-    name = source.name if isinstance(source, Path) else ("<bytes>" if isinstance(source, bytes) else source)
+@contextmanager
+def _open_audio(source: Path | str | bytes, name: str, *, max_duration_s: float, max_channels: int):
+    """Open `source` and check its first audio stream against the limits (shared by decode and probe)."""
     if isinstance(source, bytes) and not source:
-        raise EmptyAudioError("the upload is empty (0 bytes)")
+        raise EmptyAudioError(f"{name} is empty (0 bytes)")
     if isinstance(source, (str, Path)) and Path(source).stat().st_size == 0:
         raise EmptyAudioError(f"{name} is empty (0 bytes)")
     handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
@@ -90,12 +84,65 @@ def decode_audio(
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
         if declared_s and declared_s > max_duration_s:
             raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {max_duration_s:.0f} s")
-        samples = _decode_stream(container, stream, name, channels, target_sample_rate_hz, max_duration_s, declared_s)
-        codec = stream.codec_context.name
-        container_name = container.format.name
+        yield _OpenedStream(container, stream, int(channels), int(rate), declared_s)
+
+
+def _display_name(source: Path | str | bytes, name: str | None) -> str:
+    if name:
+        return name
+    return source.name if isinstance(source, Path) else ("the upload" if isinstance(source, bytes) else str(source))
+
+
+def probe_audio(
+    source: Path | str | bytes, *, max_duration_s: float, max_channels: int, name: str | None = None
+) -> None:
+    """Check that `source` opens as audio within the limits and its first frame decodes,
+    without decoding it all (the gateway refuses bad uploads before storing them).
+
+    Raises:
+        AudioError: the subclass that says why.
+    """
+    label = _display_name(source, name)
+    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
+        try:
+            frame = next(iter(opened.container.decode(opened.stream)), None)
+        except av.error.FFmpegError as err:
+            raise CorruptAudioError(f"{label} could not be decoded: {err}") from err
+        if frame is None:
+            raise EmptyAudioError(f"{label} holds no audio samples")
+
+
+def decode_audio(
+    source: Path | str | bytes,
+    *,
+    target_sample_rate_hz: int,
+    max_duration_s: float,
+    max_channels: int,
+    name: str | None = None,
+) -> DecodedAudio:
+    """Decode the first audio stream of `source`, resampled to `target_sample_rate_hz`.
+
+    Channels are kept apart up to two; recordings with more channels (when allowed) are
+    downmixed to mono, since no call layout puts three parties on three channels.
+
+    Raises:
+        NotAudioError: no audio stream, or not a media file at all.
+        CorruptAudioError: the stream breaks off or cannot be decoded.
+        EmptyAudioError: zero samples.
+        AudioTooLongError: longer than `max_duration_s`.
+        TooManyChannelsError: more than `max_channels` channels.
+    """
+    label = _display_name(source, name)
+    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
+        samples = _decode_stream(
+            opened.container, opened.stream, label, opened.channels, target_sample_rate_hz, max_duration_s,
+            opened.declared_s,
+        )
+        codec = opened.stream.codec_context.name
+        container_name = opened.container.format.name
     if samples.shape[1] == 0:
-        raise EmptyAudioError(f"{name} holds no audio samples")
-    return DecodedAudio(samples, target_sample_rate_hz, int(rate), int(channels), codec, container_name)
+        raise EmptyAudioError(f"{label} holds no audio samples")
+    return DecodedAudio(samples, target_sample_rate_hz, opened.rate, opened.channels, codec, container_name)
 
 
 def _decode_stream(
