@@ -14,10 +14,12 @@ for backend in "${backends[@]}"; do
   if [[ ! -x "${venv}/bin/python" ]] || ! cmp -s "${reqs}" "${venv}/.installed-requirements"; then
     rm -rf "${venv}"
     "${python}" -m venv "${venv}"
-    "${venv}/bin/pip" install -q -r "${reqs}" pytest==9.2.0 soundfile==0.14.0 scipy==1.17.1
+    # Build the environment the way a Serve runtime_env is built: the base environment first
+    # (this package and its pins), then the stage's own pins on top of it.
+    "${venv}/bin/pip" install -q -e ".[dev]"
+    "${venv}/bin/pip" install -q -r "${reqs}"
     cp "${reqs}" "${venv}/.installed-requirements"
   fi
-  "${venv}/bin/pip" install -q --no-deps -e .
   echo "${backend}: environment ready in $(( $(date +%s) - start )) s"
   HF_HUB_OFFLINE=1 "${venv}/bin/python" -m pytest -q -p no:cacheprovider "tests/diarization/test_backend_${backend}.py"
 done

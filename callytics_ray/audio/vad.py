@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+SAMPLE_RATE_HZ = 16_000
 
 
 def speech_regions(
-    samples: np.ndarray, sample_rate_hz: int = 16_000, *, min_silence_ms: int = 300, threshold: float = 0.5
+    samples: np.ndarray,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    *,
+    threshold: float = 0.5,
+    min_speech_ms: int = 250,
+    min_silence_ms: int = 300,
+    pad_ms: int = 100,
 ) -> list[tuple[float, float]]:
-    """Return (start_s, end_s) of each speech region in 16 kHz mono `samples`."""
-    if sample_rate_hz != 16_000:
+    """Return (start_s, end_s) of each speech region in 16 kHz mono `samples`.
+
+    Args:
+        threshold: Silero speech probability above which a frame is speech.
+        min_speech_ms / min_silence_ms / pad_ms: region shaping (see faster_whisper.vad.VadOptions).
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if sample_rate_hz != SAMPLE_RATE_HZ:
         raise ValueError("Silero VAD here runs on 16 kHz audio")
-    options = VadOptions(threshold=threshold, min_silence_duration_ms=min_silence_ms, speech_pad_ms=100)
-    stamps = get_speech_timestamps(samples.astype(np.float32), options, sampling_rate=sample_rate_hz)
+    options = VadOptions(
+        threshold=threshold,
+        min_speech_duration_ms=min_speech_ms,
+        min_silence_duration_ms=min_silence_ms,
+        speech_pad_ms=pad_ms,
+    )
+    stamps = get_speech_timestamps(np.ascontiguousarray(samples, dtype=np.float32), options, sampling_rate=sample_rate_hz)
     return [(s["start"] / sample_rate_hz, s["end"] / sample_rate_hz) for s in stamps]
 
 
