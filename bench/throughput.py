@@ -32,7 +32,7 @@ from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "trn02.wav"]
+FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 GOAL_RATIO, GOAL_BUSY = 1.5, 0.90
 
 
@@ -87,7 +87,8 @@ def main() -> None:
     store = CallStore.from_url(f"sqlite:///{work / 'baseline.db'}")
     analyze_file(paths[0], settings, stages=stages, store=store)  # warm-up, untimed
     phases = [run_baseline("baseline (1st)", paths, settings, stages, store)]
-    print(f"baseline: {phases[0].throughput:.2f} audio s per s, busy {phases[0].usage.cpu_busy:.0%}", flush=True)
+    print(f"baseline: {phases[0].throughput:.2f} audio s per s, busy {phases[0].usage.cpu_busy:.0%}, "
+          f"workload {phases[0].usage.workload_share:.0%}", flush=True)
 
     with running_app(config, work) as app:
         app.submit_all(paths[:1])  # warm-up, untimed
@@ -100,15 +101,20 @@ def main() -> None:
         serve_phase = Phase("Serve", sum(r["result"]["audio"]["duration_s"] for r in results), sampler.usage,
                             mean_timings([r["result"] for r in results]))
     phases.append(serve_phase)
-    print(f"serve: {serve_phase.throughput:.2f} audio s per s, busy {serve_phase.usage.cpu_busy:.0%}", flush=True)
+    print(f"serve: {serve_phase.throughput:.2f} audio s per s, busy {serve_phase.usage.cpu_busy:.0%}, "
+          f"workload {serve_phase.usage.workload_share:.0%}", flush=True)
     phases.append(run_baseline("baseline (2nd)", paths, settings, stages, store))
 
     baseline_tp = statistics.mean(p.throughput for p in phases if p.name.startswith("baseline"))
     ratio = serve_phase.throughput / baseline_tp
-    met = ratio >= GOAL_RATIO and serve_phase.usage.cpu_busy >= GOAL_BUSY
+    # Judged on the CPU the workload itself used, not the machine-wide figure other work inflates.
+    met = ratio >= GOAL_RATIO and serve_phase.usage.workload_share >= GOAL_BUSY
     load_after = load_average()
+    baseline_eff = statistics.mean(p.audio_s / p.usage.workload_cpu_s for p in phases if p.name.startswith("baseline"))
+    efficiency = (serve_phase.audio_s / serve_phase.usage.workload_cpu_s) / baseline_eff
     rows = "\n".join(
         f"| {p.name} | {p.audio_s:.0f} | {p.usage.wall_s:.1f} | {p.throughput:.2f} | {p.usage.cpu_busy:.0%} | "
+        f"{p.usage.workload_share:.0%} | {p.audio_s / max(p.usage.workload_cpu_s, 1e-9):.2f} | {p.usage.load_end:.1f} | "
         f"{p.usage.peak_pss_gb:.2f} ({p.usage.peak_rss_gb:.2f}) | {p.usage.processes} | "
         + ", ".join(f"{s} {t:.1f}" for s, t in p.stage_s.items()) + " |"
         for p in phases
@@ -121,19 +127,25 @@ def main() -> None:
         f"{serve_dep.get('num_replicas', 1)} replica(s), gateway max_concurrent_calls "
         f"{settings.api.max_concurrent_calls}; all {args.calls} calls submitted at once over HTTP (`wait=true`). "
         f"Baseline: `analyze_file` one file at a time over `LocalStages` in one process.\n\n"
-        "| phase | audio s | wall s | audio s per wall s | CPU busy | peak memory GB, PSS (RSS) | processes | mean stage s per call |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        "| phase | audio s | wall s | audio s per wall s | CPU busy (machine) | CPU used by the workload | audio s per CPU s | "
+        "load at end | peak memory GB, PSS (RSS) | processes | mean stage s per call |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         f"{rows}\n\n"
         f"**Serve / baseline throughput: {ratio:.2f}x** (baseline = mean of its two runs); goal >= {GOAL_RATIO}x "
-        f"with CPU busy >= {GOAL_BUSY:.0%}: **{'met' if met else 'not met'}**.\n\n"
+        f"with the Serve workload using >= {GOAL_BUSY:.0%} of the CPU: **{'met' if met else 'not met'}** "
+        f"(it used {serve_phase.usage.workload_share:.0%}; machine-wide busy {serve_phase.usage.cpu_busy:.0%}). "
+        f"Work per CPU second, Serve / baseline: {efficiency:.2f}x.\n\n"
         f"Load average (1/5/15 min) before: {load_before}; after: {load_after} (other work on the machine "
         "shows in CPU busy and slows both sides).\n\n"
         "How measured: CPU busy = non-idle share of all cores' jiffies in /proc/stat over the phase "
-        "(machine-wide). Memory: every 0.5 s, the sum of PSS (shared pages split between the processes "
+        "(machine-wide, other people's work included); CPU used by the workload = user + system seconds of "
+        "the measured processes / (wall s x cores), and audio s per CPU s is the work done per CPU second "
+        "they got, which other load on the machine disturbs much less than wall-clock throughput. Memory: every 0.5 s, the sum of PSS (shared pages split between the processes "
         "mapping them; RSS sum in brackets) over the bench process (baseline) or every process in the "
         "Ray cluster's session (GCS, raylet, dashboard, workers, replicas) for Serve; the peak sample."
     )
-    print(f"Serve / baseline: {ratio:.2f}x (goal {GOAL_RATIO}x with busy >= {GOAL_BUSY:.0%}: {'met' if met else 'NOT met'})")
+    print(f"Serve / baseline: {ratio:.2f}x wall-clock, {efficiency:.2f}x per CPU second "
+          f"(goal {GOAL_RATIO}x with the workload using >= {GOAL_BUSY:.0%} CPU: {'met' if met else 'NOT met'})")
     print(machine())
     write_section("Throughput: Serve app vs monolith (bench/throughput.py)", body)
 
