@@ -47,8 +47,8 @@ class LocalCluster:
     Attributes:
         temp_dir: Ray's session root (logs, object spilling, runtime_env caches); removed by
             `stop(remove_temp_dir=True)`, which also drops the per-session runtime_env copies.
-        num_cpus / num_gpus: logical resources the node advertises (`num_gpus` > 0 without GPUs
-            lets fractional-GPU configs schedule, as on a GPU node).
+        num_cpus / num_gpus / memory_gb: logical resources the node advertises (`num_gpus` > 0
+            without GPUs lets fractional-GPU configs schedule, as on a GPU node; None: detected).
         gcs_port / dashboard_port / metrics_port: 0 picks a free port.
         auth_token: Ray's token auth (on by default in Ray 2.60): every CLI call and driver gets it.
 
@@ -62,6 +62,7 @@ class LocalCluster:
     temp_dir: Path
     num_cpus: int | None = None
     num_gpus: int = 0
+    memory_gb: float | None = None
     gcs_port: int = 0
     dashboard_port: int = 0
     metrics_port: int = 0
@@ -111,6 +112,8 @@ class LocalCluster:
         ]
         if self.num_cpus is not None:
             command.append(f"--num-cpus={self.num_cpus}")
+        if self.memory_gb is not None:
+            command.append(f"--memory={int(self.memory_gb * 1024**3)}")
         log = open(self.temp_dir / "ray-start.log", "ab")  # noqa: SIM115 (kept open by the child)
         self._process = subprocess.Popen(
             command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -17,17 +17,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
+from callytics_ray.storage import make_engine
+from callytics_ray.storage.keys import create_api_key
 from deployments.local_cluster import LocalCluster, free_port
-from tests.serve.conftest import APP, GPU_CONFIG, app_config, load_config, short_temp_dir
+from tests.serve.conftest import APP, GPU_CONFIG, app_config, load_config, short_temp_dir, upload
 
 pytestmark = [pytest.mark.serve, pytest.mark.models, pytest.mark.slow]
 
-# Logical CPUs for the config's per-replica num_cpus (two gateway replicas, two recognizers, ...).
+# The node the config is sized for: logical CPUs, GPUs and memory for its per-replica reservations
+# (two gateway replicas, two recognizers at 6 GB each, ...). Replicas really use far less here.
 GPU_NODE_CPUS = 16
 GPU_NODE_GPUS = 2
+GPU_NODE_MEMORY_GB = 64
 
 
 def gpu_config_on_this_box(*, http_port: int, database_url: str, cache_dir: Path) -> dict[str, Any]:
@@ -50,7 +55,9 @@ def gpu_config_on_this_box(*, http_port: int, database_url: str, cache_dir: Path
 
 @pytest.fixture(scope="module")
 def gpu_cluster() -> Iterator[LocalCluster]:
-    cluster = LocalCluster(temp_dir=short_temp_dir("crg-"), num_cpus=GPU_NODE_CPUS, num_gpus=GPU_NODE_GPUS).start()
+    cluster = LocalCluster(
+        temp_dir=short_temp_dir("crg-"), num_cpus=GPU_NODE_CPUS, num_gpus=GPU_NODE_GPUS, memory_gb=GPU_NODE_MEMORY_GB
+    ).start()
     try:
         yield cluster
     finally:
@@ -68,14 +75,15 @@ def _used_gpus(cluster: LocalCluster) -> tuple[float, float]:
     return float(match.group(1)), float(match.group(2))
 
 
-def test_gpu_config_schedules_on_logical_gpus(gpu_cluster: LocalCluster, serve_cache: Path, tmp_path: Path):
-    config = gpu_config_on_this_box(
-        http_port=free_port(), database_url=f"sqlite:///{tmp_path / 'gpu.db'}", cache_dir=serve_cache
-    )
+def test_gpu_config_schedules_on_logical_gpus(
+    gpu_cluster: LocalCluster, serve_cache: Path, tmp_path: Path, stereo_call_path: Path
+):
+    http_port, database_url = free_port(), f"sqlite:///{tmp_path / 'gpu.db'}"
+    config = gpu_config_on_this_box(http_port=http_port, database_url=database_url, cache_dir=serve_cache)
     path = tmp_path / "serve_config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     gpu_cluster.deploy(path)
-    status = gpu_cluster.wait_running(APP, timeout_s=600)
+    status = gpu_cluster.wait_running(APP, timeout_s=300)
     expected = {d["name"] for d in app_config(config)["deployments"]}
     assert set(status["deployments"]) == expected
     details = gpu_cluster.serve_details()["applications"][APP]["deployments"]
@@ -86,3 +94,10 @@ def test_gpu_config_schedules_on_logical_gpus(gpu_cluster: LocalCluster, serve_c
     assert expected_gpus == pytest.approx(1.5)
     # Ray's own accounting: the fractional replicas packed onto the 2 logical GPUs.
     assert _used_gpus(gpu_cluster) == (pytest.approx(1.5), float(GPU_NODE_GPUS))
+    # And the application it built answers: one call through its two gateway replicas.
+    secret, _ = create_api_key(make_engine(database_url), tenant="gpu", scopes=("submit", "read"))
+    with httpx.Client(base_url=f"http://127.0.0.1:{http_port}", headers={"Authorization": f"Bearer {secret}"},
+                      timeout=300) as client:
+        response = upload(client, stereo_call_path)
+    assert response.status_code == 200 and response.json()["status"] == "completed", response.text
+    assert response.json()["variant"] in {"large-v3", "turbo"}

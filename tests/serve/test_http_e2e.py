@@ -47,6 +47,13 @@ def test_stereo_call_end_to_end(deployed: DeployedApp, submit_key: str, stereo_c
     assert not result.get("errors")
 
 
+def test_api_docs_are_served(deployed: DeployedApp):
+    with deployed.client(None) as client:
+        assert client.get("/docs").status_code == 200
+        paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/calls", "/v1/calls/{call_id}", "/v1/experiments"} <= set(paths)
+
+
 def test_dev_clip_end_to_end(deployed: DeployedApp, submit_key: str, data_dir: Path):
     with deployed.client(submit_key) as client:
         response = upload(client, data_dir / "dev00.wav", language="en")
