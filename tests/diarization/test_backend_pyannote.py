@@ -22,13 +22,17 @@ from callytics_ray.types import AudioInfo, ProcessedAudio  # noqa: E402
 
 
 def _save_checkpoint(model, path: Path) -> None:
-    import pytorch_lightning  # noqa: F401  (pyannote checkpoints are Lightning checkpoints)
+    """Save `model` as a Lightning checkpoint of the kind pyannote's hub models are."""
+    import lightning
     import torch
     from pyannote.audio.core.model import Model
 
     assert isinstance(model, Model)
-    model.setup = lambda *a, **k: None
-    checkpoint = {"state_dict": model.state_dict()}
+    checkpoint = {
+        "state_dict": model.state_dict(),
+        "pytorch-lightning_version": lightning.__version__,
+        "hyper_parameters": dict(model.hparams),
+    }
     model.on_save_checkpoint(checkpoint)
     torch.save(checkpoint, path)
 
@@ -50,13 +54,25 @@ def pipeline_dir(tmp_path_factory) -> Path:
     segmentation.build()
     _save_checkpoint(segmentation, root / "segmentation.bin")
     embedding = WeSpeakerResNet34()
+    # An embedding model's checkpoint records what it represents, as trained ones do.
+    embedding.specifications = Specifications(
+        problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=5.0
+    )
     _save_checkpoint(embedding, root / "embedding.bin")
+    # pyannote.audio 4 pipelines always load a PLDA (VBx clustering); a well-formed random one.
+    rng = np.random.default_rng(0)
+    (root / "plda").mkdir()
+    np.savez(root / "plda" / "xvec_transform.npz", mean1=np.zeros(256), mean2=np.zeros(128),
+             lda=rng.standard_normal((256, 128)))
+    np.savez(root / "plda" / "plda.npz", mu=np.zeros(128), tr=np.eye(128) + 0.01 * rng.standard_normal((128, 128)),
+             psi=np.linspace(2.0, 0.5, 128))
     (root / "config.yaml").write_text(
         "pipeline:\n"
         "  name: pyannote.audio.pipelines.SpeakerDiarization\n"
         "  params:\n"
         f"    segmentation: {root / 'segmentation.bin'}\n"
         f"    embedding: {root / 'embedding.bin'}\n"
+        f"    plda: {root / 'plda'}\n"
         "    clustering: AgglomerativeClustering\n"
         "    embedding_exclude_overlap: true\n"
         "params:\n"
