@@ -6,7 +6,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word
+from callytics_ray.diarization.dual_channel import channel_label
+from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word, join_words
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 UNKNOWN_SPEAKER = "UNKNOWN"
@@ -110,8 +111,14 @@ def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[U
         channels.extend([segment.channel] * len(seg_words))
     if not words:
         return ()
-    speakers = [speaker_of_word(w, ordered, starts) for w in words]
-    speakers = _keep_sentences_whole(words, speakers, ordered)
+    labels = {t.speaker for t in ordered}
+    if channels[0] is not None and all(channel_label(c) in labels for c in set(channels)):
+        # Dual-channel call: each word was recognised on its party's own channel, which says who
+        # spoke it even while both talk at once; time overlap with turns cannot.
+        speakers = [channel_label(c) for c in channels]
+    else:
+        speakers = [speaker_of_word(w, ordered, starts) for w in words]
+        speakers = _keep_sentences_whole(words, speakers, ordered)
     utterances: list[Utterance] = []
     run: list[int] = []
     for index in range(len(words) + 1):
@@ -122,7 +129,7 @@ def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[U
                     start=run_words[0].start,
                     end=run_words[-1].end,
                     speaker=speakers[run[0]],
-                    text=_join(run_words),
+                    text=join_words(run_words),
                     words=run_words,
                     channel=channels[run[0]],
                 )
@@ -131,8 +138,3 @@ def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[U
         if index < len(words):
             run.append(index)
     return tuple(utterances)
-
-
-def _join(words: Sequence[Word]) -> str:
-    """Whisper words carry their own leading space (none for Korean/Japanese continuations)."""
-    return "".join(w.text for w in words).strip()

@@ -77,6 +77,17 @@ class Word:
     probability: float
 
 
+def join_words(words: tuple[Word, ...] | list[Word]) -> str:
+    """Text from words: a word that carries its own leading space keeps it, others get one."""
+    parts: list[str] = []
+    for i, word in enumerate(words):
+        text = word.text
+        if i and not text[:1].isspace():
+            text = " " + text
+        parts.append(text)
+    return "".join(parts).strip()
+
+
 @dataclass(frozen=True, slots=True)
 class TranscriptSegment:
     """A stretch of recognised speech.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job: set up, then analyse a shared sample call and print the result.
+# The main job: set up, start a local Ray cluster, deploy the CPU profile of the Serve app, upload a
+# shared sample call over HTTP and print its summary, the Ray dashboard and the API docs.
+# Arguments go to scripts/serve_demo.py (e.g. --file CALL.wav, --stop).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
-SAMPLE=${1:-$ROOT/../shared/data/stereo_diarization.wav}
-export CALLYTICS_DATABASE_URL=${CALLYTICS_DATABASE_URL:-sqlite:///$ROOT/callytics.db}
-log "analysing $SAMPLE in-process (results stored in $CALLYTICS_DATABASE_URL)"
-callytics analyze "$SAMPLE" --format txt
+log "starting the Serve app and submitting a sample call (first start loads every model: a few minutes)"
+exec "$PY" scripts/serve_demo.py "$@"

@@ -13,7 +13,7 @@ from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_s
 from callytics_ray.errors import ConfigError, StageError
 from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import AsrOptions, AsrSettings, Settings
-from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word
+from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word, join_words
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Transcriber:
             words = collapse_repeated_ngrams(words, options.max_repeats)
             if options.word_timestamps and not words:
                 continue
-            text = _join_words(words) if words else seg.text.strip()
+            text = join_words(words) if words else seg.text.strip()
             kept.append(
                 TranscriptSegment(
                     start=words[0].start if words else round(float(seg.start), 3),
@@ -215,8 +215,3 @@ class Transcriber:
                 )
             )
         return tuple(kept)
-
-
-def _join_words(words: tuple[Word, ...]) -> str:
-    """Join Whisper word pieces; CJK-free languages get spaces, which Whisper's tokens encode anyway."""
-    return " ".join(w.text for w in words)

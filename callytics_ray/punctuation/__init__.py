@@ -1,7 +1,8 @@
 """Punctuation restoration and sentence splitting (English and Korean)."""
 
 from callytics_ray.punctuation.punctuator import Punctuator
-from callytics_ray.punctuation.sentences import join_words, split_sentences, word_ends_sentence
+from callytics_ray.punctuation.sentences import split_sentences, word_ends_sentence
+from callytics_ray.types import join_words
 from callytics_ray.punctuation.truecasing import TrueCaser
 
 __all__ = ["Punctuator", "TrueCaser", "join_words", "split_sentences", "word_ends_sentence"]

@@ -14,7 +14,8 @@ from callytics_ray.punctuation.korean import ends_sentence as korean_ends_senten
 from callytics_ray.punctuation.korean import is_hangul
 from callytics_ray.punctuation.korean import is_question as korean_is_question
 from callytics_ray.punctuation.offline import PauseRestorer
-from callytics_ray.punctuation.sentences import join_words, split_sentences
+from callytics_ray.punctuation.sentences import split_sentences
+from callytics_ray.types import join_words
 from callytics_ray.punctuation.truecasing import TrueCaser
 from callytics_ray.settings import PunctuationOptions, Settings
 from callytics_ray.types import Utterance, Word

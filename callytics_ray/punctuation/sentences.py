@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from callytics_ray.punctuation.korean import ends_sentence as korean_ends_sentence
 from callytics_ray.punctuation.korean import is_hangul
-from callytics_ray.types import Utterance, Word
+from callytics_ray.types import Utterance, Word, join_words
 
 # A trailing period on these is not a sentence end.
 _ABBREVIATIONS = frozenset(
@@ -24,17 +24,6 @@ def word_ends_sentence(text: str) -> bool:
     if _TERMINAL.search(token):
         return token.lower() not in _ABBREVIATIONS and not re.fullmatch(r"\d+\.", token)
     return is_hangul(token) and korean_ends_sentence(token)
-
-
-def join_words(words: tuple[Word, ...] | list[Word]) -> str:
-    """Utterance text from words: Whisper words carry their leading space; others get one."""
-    parts: list[str] = []
-    for i, word in enumerate(words):
-        text = word.text
-        if i and not text[:1].isspace():
-            text = " " + text
-        parts.append(text)
-    return "".join(parts).strip()
 
 
 def split_sentences(utterance: Utterance) -> tuple[Utterance, ...]:

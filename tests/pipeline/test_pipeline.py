@@ -22,6 +22,11 @@ def test_analyze_file_stores_a_complete_call(settings, local_stages, stereo_call
     assert ("audio", "done") in events and ("asr", "done") in events
     assert analysis.audio.layout == "dual" and analysis.language == "en"
     assert {s.channel for s in analysis.segments} == {0, 1}
+    # Each party speaks on its own channel, at the same time: the channel decides the speaker.
+    assert {(s.channel, s.speaker) for s in analysis.segments} == {(0, "CHANNEL_0"), (1, "CHANNEL_1")}
+    assert {s.speaker: s.role for s in analysis.speakers} == {"CHANNEL_0": "agent", "CHANNEL_1": "customer"}
+    horizon = next(s for s in analysis.segments if "horizon" in s.text.lower())
+    assert horizon.channel == 1 and horizon.role == "customer"
     assert set(analysis.timings) >= {"audio", "asr"} and analysis.models["asr"] == "bundled:whisper-base"
     record = store.get_call(analysis.call_id)
     assert record.status == CallStatus.COMPLETED and record.source_name == "stereo_diarization.wav"
