@@ -116,11 +116,14 @@ def ray_cluster() -> Iterator[LocalCluster]:
 @pytest.fixture(scope="session")
 def ray_driver(ray_cluster: LocalCluster):
     """This test process as a Ray driver of the session cluster (for DeploymentHandles)."""
-    # Before importing ray: its token loader reads the environment once.
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
         os.environ[name] = ray_cluster.env[name]
     import ray
+    from ray._raylet import Config
 
+    # Ray reads the auth mode into its config when first imported (by test collection, often);
+    # re-read the environment, as ray's own _enable_token_auth does.
+    Config.initialize("")
     ray.init(address=ray_cluster.gcs_address, log_to_driver=False)
     try:
         yield ray

@@ -63,7 +63,7 @@ def test_dev_clip_end_to_end(deployed: DeployedApp, submit_key: str, data_dir: P
     assert call["status"] == "completed", call
     assert call["result"]["language"] == "en"
     assert call["result"]["audio"]["duration_s"] == pytest.approx(30.0, abs=0.1)
-    assert len(call["result"]["segments"]) >= 3
+    assert call["result"]["segments"] and call["result"]["speakers"]
     assert transcript.status_code == 200
     assert len(transcript.text.split()) >= 40  # AMI meeting talk: 30 s hold far more than 40 words
 
