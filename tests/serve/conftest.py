@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import mimetypes
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,7 +172,3 @@ def replica_ids(cluster: LocalCluster, app: str = APP) -> dict[str, set[str]]:
         name: {r["replica_id"] for r in d.get("replicas", []) if r.get("state") == "RUNNING"}
         for name, d in deployments.items()
     }
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -158,3 +158,20 @@ def test_stage_failures_cross_as_data_and_raise_the_same_error(error: Exception,
         assert raised.value.retriable == error.retriable
     if isinstance(error, AudioError):
         assert raised.value.reason == error.reason
+
+
+def test_serve_stages_implements_every_stage_backend_method():
+    """ServeStages keeps in step with the orchestrator's protocol (same methods, same parameters)."""
+    import inspect
+
+    from callytics_ray.pipeline.orchestrator import StageBackend
+    from deployments.serve_stages import ServeStages
+
+    protocol = {n for n, f in vars(StageBackend).items() if inspect.iscoroutinefunction(f)}
+    assert protocol >= {"process_audio", "transcribe", "diarize", "punctuate", "classify_sentiment",
+                        "analyze_conversation", "stage_models"}
+    for name in protocol:
+        expected = list(inspect.signature(getattr(StageBackend, name)).parameters)
+        actual = getattr(ServeStages, name, None)
+        assert actual is not None and inspect.iscoroutinefunction(actual), name
+        assert list(inspect.signature(actual).parameters) == expected, name

@@ -9,7 +9,6 @@ autoscaling and user_configs are the file's own.
 
 from __future__ import annotations
 
-import copy
 import re
 import subprocess
 import sys
