@@ -38,8 +38,9 @@ def test_stereo_call_end_to_end(deployed: DeployedApp, submit_key: str, stereo_c
     # sentiment, quality and the (offline) analysis.
     assert all(s["status"] == "done" for s in call["stages"]), call["stages"]
     assert {s["stage"] for s in call["stages"]} >= {"audio", "asr", "diarization", "punctuation", "sentiment", "llm"}
-    # (Speaker attribution quality is the core's to test; here: it ran, and its labels reached the result.)
-    assert result["speakers"] and {s["speaker"] for s in result["segments"]} <= {s["speaker"] for s in result["speakers"]}
+    # A dual-channel call: one speaker per channel, the roles decided, every segment attributed.
+    assert {s["speaker"]: s["role"] for s in result["speakers"]} == {"CHANNEL_0": "agent", "CHANNEL_1": "customer"}
+    assert all(s["speaker"] == f"CHANNEL_{s['channel']}" for s in result["segments"])
     assert all(s["sentiment"]["label"] in {"negative", "neutral", "positive"} for s in result["segments"])
     assert result["sentiment"]["label"] and result["quality"]["duration_s"] > 0
     assert result["analysis"]["analyzer"] == "offline" and result["analysis"]["summary"]
