@@ -6,6 +6,18 @@ from __future__ import annotations
 class CallyticsError(Exception):
     """Base class. `str(err)` is one line that says what went wrong and what to do."""
 
+    def __reduce__(self):
+        # Subclasses take keyword-only or extra constructor arguments, which Exception's default
+        # pickling drops; errors must cross Ray process boundaries intact.
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
+
+
+def _rebuild(cls: type[CallyticsError], message: str, state: dict) -> CallyticsError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
 
 class ConfigError(CallyticsError):
     """A setting or option has a value that cannot work."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from callytics_ray.conversation import ConversationResult, plain_utterances
-from callytics_ray.errors import AudioError, CallyticsError, ConfigError, StageError
+from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
 from callytics_ray.pipeline.request import CallRequest
@@ -98,12 +98,12 @@ class _Run:
         retry = retry or self.retry
         started = time.perf_counter()
         self._emit(name, "start", 0.0)
-        await self._record(name, "running")
         last: Exception | None = None
         for attempt in range(1, retry.attempts + 1):
+            await self._record(name, "running")  # one per attempt: the job's `attempts` counts retries
             try:
                 result = await work()
-            except (AudioError, ConfigError) as err:  # bad input or settings: retrying cannot help
+            except (AudioError, ConfigError, ModelNotFoundError) as err:  # input or setup: retrying cannot help
                 last = err
                 break
             except StageError as err:
@@ -247,6 +247,8 @@ async def _conversation(
     outcome = await run.stage(
         "llm", lambda: backend.analyze_conversation(masked, roles, sentiments, quality)
     )
+    if outcome is not None:
+        analysis.models["llm"] = f"{outcome.result.analyzer}:{outcome.result.model}"
     if outcome is not None and outcome.llm_error:
         run.fail("llm", outcome.llm_error, 0.0)  # the offline analyzer stood in: usable, but retriable
     ConversationResult(

@@ -26,3 +26,16 @@ def test_unknown_option_keys_are_refused():
 
     with pytest.raises(ValidationError):
         AsrOptions.model_validate({"beam_sise": 3})
+
+
+def test_errors_survive_pickling_across_processes():
+    import pickle
+
+    from callytics_ray.errors import LLMError, ModelNotFoundError, NotAudioError, StageError
+
+    stage = pickle.loads(pickle.dumps(StageError("asr", "replica died", retriable=False)))
+    assert (type(stage), stage.stage, stage.retriable, str(stage)) == (StageError, "asr", False, "asr failed: replica died")
+    assert pickle.loads(pickle.dumps(LLMError("timeout"))).stage == "llm"
+    model = pickle.loads(pickle.dumps(ModelNotFoundError("x", "whisper", "install it")))
+    assert (model.ref, model.kind) == ("x", "whisper")
+    assert pickle.loads(pickle.dumps(NotAudioError("nope"))).reason == "not_audio"
