@@ -60,7 +60,7 @@ def test_recognizer_killed_mid_call_and_the_call_completes(
     asr = next(s for s in call["stages"] if s["stage"] == "asr")
     assert asr["status"] == "done", asr
     # The first attempt died with the replica and the orchestrator's retry finished the stage (the
-    # stage's `attempts` counts stage starts, not retries, so the gateway's log is the witness).
+    # gateway log is the witness as well as the stage's `attempts`).
     gateway_log = "".join(
         p.read_text(errors="replace")
         for p in deployed.cluster.temp_dir.glob("session_latest/logs/serve/replica_callytics_api-gateway_*.log")
