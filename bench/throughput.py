@@ -112,6 +112,7 @@ def main() -> None:
     load_after = load_average()
     baseline_eff = statistics.mean(p.audio_s / p.usage.workload_cpu_s for p in phases if p.name.startswith("baseline"))
     efficiency = (serve_phase.audio_s / serve_phase.usage.workload_cpu_s) / baseline_eff
+    baseline_share = statistics.mean(p.usage.workload_share for p in phases if p.name.startswith("baseline"))
     rows = "\n".join(
         f"| {p.name} | {p.audio_s:.0f} | {p.usage.wall_s:.1f} | {p.throughput:.2f} | {p.usage.cpu_busy:.0%} | "
         f"{p.usage.workload_share:.0%} | {p.audio_s / max(p.usage.workload_cpu_s, 1e-9):.2f} | {p.usage.load_end:.1f} | "
@@ -134,7 +135,11 @@ def main() -> None:
         f"**Serve / baseline throughput: {ratio:.2f}x** (baseline = mean of its two runs); goal >= {GOAL_RATIO}x "
         f"with the Serve workload using >= {GOAL_BUSY:.0%} of the CPU: **{'met' if met else 'not met'}** "
         f"(it used {serve_phase.usage.workload_share:.0%}; machine-wide busy {serve_phase.usage.cpu_busy:.0%}). "
-        f"Work per CPU second, Serve / baseline: {efficiency:.2f}x.\n\n"
+        f"Work per CPU second, Serve / baseline: {efficiency:.2f}x. The wall-clock ratio also reflects how "
+        f"much of the machine each side won from other work running at the same time (the baseline's one process "
+        f"got {baseline_share:.0%} of the cores, Serve's {serve_phase.usage.processes} processes "
+        f"{serve_phase.usage.workload_share:.0%}); audio s per CPU s compares what each side does with the CPU "
+        "it gets.\n\n"
         f"Load average (1/5/15 min) before: {load_before}; after: {load_after} (other work on the machine "
         "shows in CPU busy and slows both sides).\n\n"
         "How measured: CPU busy = non-idle share of all cores' jiffies in /proc/stat over the phase "
