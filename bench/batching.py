@@ -15,10 +15,12 @@ Usage: python bench/batching.py [--clips 8] [--repeats 2]
 from __future__ import annotations
 
 import argparse
+import atexit
 import copy
 import csv
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -135,6 +137,7 @@ def main() -> None:
     load_before = load_average()
     cache = Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics"))
     work = Path(tempfile.mkdtemp(prefix="batching-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # databases of the run
 
     rows = embedding_rows(args, cache) + asr_rows(args, work, cache)
     body = (

@@ -12,6 +12,7 @@ Usage: python bench/gpu.py [--model large-v3] [--calls 8] [--files dev00.wav ...
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import shutil
@@ -104,6 +105,7 @@ def rtf_rows(model: str, paths: list[Path], cache: Path) -> list[str]:
 def packing_rows(model: str, paths: list[Path], cache: Path, fraction: float) -> tuple[list[str], GpuSampler]:
     """The CPU profile moved to the GPU: each speech-recognizer variant gets `fraction` of it."""
     work = Path(tempfile.mkdtemp(prefix="gpu-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # databases of the run
     config = bench_profile(work, cache)
     args = app_section(config)["args"]
     args["settings"]["asr"] = {"model": model, "device": "cuda"}

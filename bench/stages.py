@@ -13,7 +13,9 @@ Usage: python bench/stages.py [--repeats 2] [--files dev00.wav ...]
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -44,6 +46,8 @@ def main() -> None:
     load_before = load_average()
 
     tmp = Path(tempfile.mkdtemp(prefix="stages-"))
+
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # databases of the run
     settings = Settings(database_url=f"sqlite:///{tmp / 'bench.db'}", _env_file=None)
     stages = LocalStages(settings)
     store = CallStore.from_url(settings.database_url)

@@ -14,8 +14,10 @@ Usage: python bench/throughput.py [--calls 10] [--files dev00.wav ...] [--asr-re
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -75,6 +77,7 @@ def main() -> None:
 
     paths = [args.data / f for f in islice(cycle(args.files), args.calls)]
     work = Path(tempfile.mkdtemp(prefix="throughput-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # databases of the run
     cache = Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics"))
     config = bench_profile(work, cache, max_concurrent_calls=args.max_concurrent_calls)
     if args.asr_replicas:
