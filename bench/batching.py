@@ -21,7 +21,6 @@ import csv
 import logging
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
