@@ -147,13 +147,35 @@ class Diarizer(ABC):
                 results[index] = result
         return [r for r in results if r is not None]
 
-    @abstractmethod
     def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
-        """The item's speaker bounds after defaults (raises ConfigError on bad hints)."""
+        """The item's speaker bounds after the configured defaults (raises ConfigError on bad hints)."""
+        options = getattr(self, "options", None)
+        return resolve_speaker_bounds(
+            item.min_speakers, item.max_speakers,
+            options.min_speakers if options else None, options.max_speakers if options else None,
+        )
 
     @abstractmethod
     def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
         """Diarize validated items; return one result per item."""
+
+
+class OneCallAtATime(Diarizer):
+    """Backends whose library diarizes one file per call (pyannote, NeMo): a failure stays per item."""
+
+    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        results: list[DiarizationResult] = []
+        for item in items:
+            try:
+                results.append(self._diarize_one(item))
+            except Exception as err:
+                logger.exception("%s diarizer failed", self.name)
+                results.append(DiarizationFailure(type(err).__name__, str(err), retriable=True))
+        return results
+
+    @abstractmethod
+    def _diarize_one(self, item: DiarizationRequest) -> list[SpeakerTurn]:
+        """Turns of one validated item."""
 
 
 def _as_stage_error(err: Exception) -> CallyticsError:

@@ -9,19 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from callytics_ray.diarization.base import (
-    DiarizationFailure,
-    DiarizationRequest,
-    DiarizationResult,
-    Diarizer,
-    resolve_speaker_bounds,
-)
+from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime
 from callytics_ray.diarization.embedding import pick_device
 from callytics_ray.errors import ConfigError
 from callytics_ray.settings import DiarizationOptions, DiarizationSettings, Settings
@@ -84,7 +77,7 @@ def read_rttm(path: Path) -> list[SpeakerTurn]:
     return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
 
 
-class NemoDiarizer(Diarizer):
+class NemoDiarizer(OneCallAtATime):
     """Diarization by NeMo with TitaNet embeddings (and MSDD when `nemo_msdd_model` is set).
 
     Example:
@@ -111,21 +104,6 @@ class NemoDiarizer(Diarizer):
 
     def with_options(self, options: DiarizationOptions) -> NemoDiarizer:
         return NemoDiarizer(self._config.model_copy(update={"options": options}), self._device)
-
-    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
-        return resolve_speaker_bounds(
-            item.min_speakers, item.max_speakers, self.options.min_speakers, self.options.max_speakers
-        )
-
-    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
-        results: list[DiarizationResult] = []
-        for item in items:
-            try:
-                results.append(self._diarize_one(item))
-            except Exception as err:
-                logger.exception("NeMo diarizer failed")
-                results.append(DiarizationFailure(type(err).__name__, str(err), retriable=True))
-        return results
 
     def _diarize_one(self, item: DiarizationRequest) -> list[SpeakerTurn]:
         import soundfile as sf

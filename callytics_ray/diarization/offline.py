@@ -16,7 +16,6 @@ from callytics_ray.diarization.base import (
     DiarizationRequest,
     DiarizationResult,
     Diarizer,
-    resolve_speaker_bounds,
 )
 from callytics_ray.diarization.clustering import centroids, cluster_embeddings
 from callytics_ray.diarization.embedding import SpeakerEmbedder, find_checkpoint, pick_device
@@ -139,11 +138,6 @@ class OfflineDiarizer(Diarizer):
     def with_options(self, options: DiarizationOptions) -> OfflineDiarizer:
         """The same models with other options (what a Serve `reconfigure` swaps in)."""
         return OfflineDiarizer(self._embedder, self._counter, options)
-
-    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
-        return resolve_speaker_bounds(
-            item.min_speakers, item.max_speakers, self.options.min_speakers, self.options.max_speakers
-        )
 
     def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
         options = self.options

@@ -7,19 +7,12 @@ torchaudio that does not load beside the base torch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from callytics_ray.diarization.base import (
-    DiarizationFailure,
-    DiarizationRequest,
-    DiarizationResult,
-    Diarizer,
-    resolve_speaker_bounds,
-)
+from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime
 from callytics_ray.diarization.embedding import pick_device
 from callytics_ray.errors import ConfigError, ModelNotFoundError
 from callytics_ray.settings import DiarizationOptions, Settings
@@ -62,7 +55,7 @@ def load_pyannote_pipeline(ref: str, *, token: str | None, cache_dir: Path, offl
     return pipeline
 
 
-class PyannoteDiarizer(Diarizer):
+class PyannoteDiarizer(OneCallAtATime):
     """Diarization by a pyannote.audio pipeline.
 
     Example:
@@ -91,22 +84,6 @@ class PyannoteDiarizer(Diarizer):
 
     def with_options(self, options: DiarizationOptions) -> PyannoteDiarizer:
         return PyannoteDiarizer(self._pipeline, options)
-
-    def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
-        return resolve_speaker_bounds(
-            item.min_speakers, item.max_speakers, self.options.min_speakers, self.options.max_speakers
-        )
-
-    def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
-        # The pipeline batches chunks of one file internally; calls go through one at a time.
-        results: list[DiarizationResult] = []
-        for item in items:
-            try:
-                results.append(self._diarize_one(item))
-            except Exception as err:
-                logger.exception("pyannote pipeline failed")
-                results.append(DiarizationFailure(type(err).__name__, str(err), retriable=True))
-        return results
 
     def _diarize_one(self, item: DiarizationRequest) -> list[SpeakerTurn]:
         import torch
