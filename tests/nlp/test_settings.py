@@ -28,7 +28,7 @@ def test_defaults_are_offline_and_redact_before_sending():
     s = Settings(_env_file=None)
     assert s.llm.base_url is None and s.llm.options.redact_before_send is True
     assert s.punctuation.model is None and s.sentiment.model is None
-    assert s.redaction.before_storage is False
+    assert s.redaction.before_storage is True  # PCI DSS: no full card numbers in stored transcripts
 
 
 @pytest.mark.parametrize(
