@@ -9,7 +9,6 @@ Usage: python bench/asr.py [--repeats 2] [--files dev00.wav multilingual.mp3 ...
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import tempfile
@@ -17,21 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import interleaved, machine, median, write_section  # noqa: E402
+from bench.report import SPEECH_FILES, clip_parser, interleaved, machine, median, write_section  # noqa: E402
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.settings import Settings  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav", "trn01.wav", "stereo_diarization.wav", "multilingual.mp3"]
+FILES = [*SPEECH_FILES, "stereo_diarization.wav", "multilingual.mp3"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--files", nargs="*", default=FILES)
-    parser.add_argument("--data", type=Path, default=DATA)
-    args = parser.parse_args()
+    args = clip_parser(__doc__, FILES).parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     tmp = Path(tempfile.mkdtemp())

@@ -28,14 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import interleaved, machine, median, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, interleaved, machine, median, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from bench.serve_app import APP, bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.sentiment.classifier import SentimentClassifier  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 SENTENCES = Path(__file__).resolve().parent / "data" / "sentiment_eval.tsv"
 RECOGNIZER = "speech-recognizer-base"
 CALL_SENTENCES = 20  # utterances of a short support call
@@ -47,7 +45,7 @@ def asr_rows(args, work: Path, cache: Path) -> list[str]:
 
     config = bench_profile(work, cache)
     settings = profile_settings(config)
-    clips = [load_audio(args.data / FILES[i % len(FILES)], settings.audio) for i in range(args.clips)]
+    clips = [load_audio(args.data / SPEECH_FILES[i % len(SPEECH_FILES)], settings.audio) for i in range(args.clips)]
     audio_s = sum(c.duration_s for c in clips)
     with running_app(config, work) as app:
         os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": app.cluster.auth_token})

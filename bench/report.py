@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -12,6 +13,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# trn01/trn02 are left out: Silero hears no speech in them, so the audio stage refuses them as silent.
+SPEECH_FILES = ["dev00.wav", "dev01.wav"]
+
+
+def clip_parser(doc: str, files: list[str]) -> argparse.ArgumentParser:
+    """The arguments every per-file benchmark takes: --repeats, --files, --data."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--files", nargs="*", default=files)
+    parser.add_argument("--data", type=Path, default=DATA)
+    return parser
 
 
 def machine() -> str:

@@ -12,7 +12,6 @@ Usage: python bench/stages.py [--repeats 2] [--files dev00.wav ...]
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import logging
 import shutil
@@ -23,25 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import interleaved, machine, median, write_section  # noqa: E402
+from bench.report import SPEECH_FILES, clip_parser, interleaved, machine, median, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.settings import Settings  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Single-channel recordings: on a dual-channel call the pipeline transcribes each channel (the
 # feature), faster-whisper alone only the downmix, which is not the same work.
-FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 GOAL = 1.3
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--files", nargs="*", default=FILES)
-    parser.add_argument("--data", type=Path, default=DATA)
-    args = parser.parse_args()
+    args = clip_parser(__doc__, SPEECH_FILES).parse_args()
     logging.basicConfig(level=logging.WARNING)
     load_before = load_average()
 
