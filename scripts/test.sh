@@ -21,11 +21,11 @@ export CALLYTICS_TEST_CACHE=${CALLYTICS_TEST_CACHE:-$ROOT/.cache/models}
 mkdir -p "$CALLYTICS_TEST_CACHE"
 
 if [ $# -eq 0 ]; then
-  # The pyannote backend conflicts with the base environment (torchaudio vs torch 2.13): its tests
-  # run in their own venv, built like its Serve runtime_env. First, so pytest's summary of the main
-  # suite stays the last line.
-  log "diarization backend tests (pyannote) in .venvs/pyannote"
-  bash scripts/test_diarization_backends.sh pyannote
+  # The pyannote and NeMo backends conflict with the base environment (pyannote: torchaudio vs
+  # torch 2.13; NeMo 2.7: transformers 4): their tests run in their own venvs, each built like its
+  # Serve runtime_env. First, so pytest's summary of the main suite stays the last line.
+  log "diarization backend tests (pyannote, nemo) in .venvs/"
+  bash scripts/test_diarization_backends.sh pyannote nemo
 fi
 log "running pytest"
 "$PY" -m pytest -ra --durations=15 "$@"
