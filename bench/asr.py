@@ -16,7 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import SPEECH_FILES, clip_parser, interleaved, machine, median, write_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    SPEECH_FILES,
+    clip_parser,
+    faster_whisper_alone,
+    interleaved,
+    machine,
+    median,
+    write_section,
+)
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.settings import Settings  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
@@ -33,20 +41,10 @@ def main() -> None:
     stages = LocalStages(settings)
     transcriber = stages.transcriber  # load once, outside the timings
     store = CallStore.from_url(settings.database_url)
-    model = transcriber._model  # the very same WhisperModel object for the baseline
-    opts = settings.asr.options
+    whisper_alone = faster_whisper_alone(settings, transcriber.device.device, transcriber.device.compute_type)
 
     def spine(path: Path):
         return lambda: analyze_file(path, settings, stages=stages, store=store)
-
-    def whisper_alone(path: Path):
-        def run():
-            segments, _ = model.transcribe(
-                str(path), beam_size=opts.beam_size, vad_filter=True, word_timestamps=True,
-                condition_on_previous_text=False, vad_parameters={"min_silence_duration_ms": opts.vad_min_silence_ms},
-            )
-            return list(segments)
-        return run
 
     rows = []
     total = {"spine": 0.0, "faster-whisper": 0.0}

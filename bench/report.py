@@ -71,3 +71,28 @@ def write_section(title: str, body: str) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text)
+
+
+def faster_whisper_alone(settings, device: str, compute_type: str) -> Callable[[Path], Callable[[], object]]:
+    """The baseline the pipeline is compared with: faster-whisper by itself on a file, with the
+    same weights, device, compute type and decoding options as `settings.asr`, and the library's own
+    threading (cpu_threads=0). Returns path -> a run that decodes the whole file."""
+    from faster_whisper import WhisperModel
+
+    from callytics_ray.model_store import resolve_model
+
+    path = resolve_model(settings.asr.model, kind="whisper", cache_dir=settings.cache_dir, offline=True)
+    model = WhisperModel(str(path), device=device, compute_type=compute_type)
+    opts = settings.asr.options
+
+    def on(audio: Path) -> Callable[[], object]:
+        def run() -> object:
+            segments, _ = model.transcribe(
+                str(audio), beam_size=opts.beam_size, vad_filter=opts.vad_filter, word_timestamps=opts.word_timestamps,
+                condition_on_previous_text=opts.condition_on_previous_text,
+                vad_parameters={"min_silence_duration_ms": opts.vad_min_silence_ms},
+            )
+            return list(segments)
+        return run
+
+    return on

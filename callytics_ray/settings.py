@@ -74,6 +74,7 @@ class AsrSettings(_Section):
             CTranslate2 directory, or a faster-whisper name / hub id such as "large-v3".
         device: "auto" picks CUDA when a GPU is visible.
         compute_type: "auto" is float16 on CUDA and int8 on CPU.
+        cpu_threads: threads on a CPU; 0 is half the cores (diarization runs beside it).
     """
 
     model: str = "bundled:whisper-base"
@@ -301,6 +302,8 @@ class DiarizationSettings(_Section):
         nemo_vad_model / nemo_speaker_model / nemo_msdd_model: `.nemo` paths or NGC names;
             `nemo_msdd_model` None runs ClusteringDiarizer, else NeuralDiarizer (MSDD).
         hub_token: Hugging Face token for gated hub pipelines.
+        cpu_threads: torch threads of the offline diarizer on a CPU; 0 is half the cores
+            (recognition runs beside it).
     """
 
     backend: Literal["offline", "pyannote", "nemo"] = "offline"
@@ -314,6 +317,7 @@ class DiarizationSettings(_Section):
     nemo_msdd_model: str | None = None
     hub_token: SecretStr | None = None
     device: Device = "auto"
+    cpu_threads: int = Field(0, ge=0)
     options: DiarizationOptions = DiarizationOptions()
 
 

