@@ -27,12 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, machine, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from bench.serve_app import app_section, bench_profile, deployment_section, running_app  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 NO_GPU = 2
 
 
@@ -137,7 +135,7 @@ def main() -> int:
     parser.add_argument("--model", default="large-v3")
     parser.add_argument("--calls", type=int, default=8)
     parser.add_argument("--fraction", type=float, default=0.25, help="num_gpus of each recognizer replica")
-    parser.add_argument("--files", nargs="*", default=FILES)
+    parser.add_argument("--files", nargs="*", default=SPEECH_FILES)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics")))
     args = parser.parse_args()

@@ -27,14 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, machine, write_section  # noqa: E402
 from bench.resources import ResourceSampler, Usage, load_average, session_pids  # noqa: E402
 from bench.serve_app import bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = ["dev00.wav", "dev01.wav"]  # trn01/trn02: load_audio finds no speech in them (reported)
 GOAL_RATIO, GOAL_BUSY = 1.5, 0.90
 
 
@@ -68,7 +66,7 @@ def run_baseline(name: str, paths: list[Path], settings, stages: LocalStages, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10)
-    parser.add_argument("--files", nargs="*", default=FILES)
+    parser.add_argument("--files", nargs="*", default=SPEECH_FILES)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--asr-replicas", type=int, default=None, help="speech-recognizer-base replicas (default: the profile's)")
     parser.add_argument("--max-concurrent-calls", type=int, default=None, help="per gateway replica (default: the settings')")

@@ -48,7 +48,14 @@ class AudioOptions(_Section):
 
 
 class AsrOptions(_Section):
-    """Tunable faster-whisper decoding options (see faster_whisper.transcribe.TranscriptionOptions)."""
+    """Tunable faster-whisper decoding options (see faster_whisper.transcribe.TranscriptionOptions).
+
+    Attributes:
+        batched_min_duration_s / batch_size: a call at least this long is decoded by
+            BatchedInferencePipeline, `batch_size` chunks per forward pass.
+        batch_across_calls: when Serve batches several calls (`@serve.batch`), decode their speech
+            chunks together in shared forward passes, not one call after another.
+    """
 
     beam_size: int = Field(5, ge=1)
     language: str | None = None
@@ -64,6 +71,7 @@ class AsrOptions(_Section):
     max_repeats: int = Field(3, ge=1)
     batched_min_duration_s: float = Field(120.0, ge=0)
     batch_size: int = Field(8, ge=1)
+    batch_across_calls: bool = True
 
 
 class AsrSettings(_Section):

@@ -94,6 +94,18 @@ class LocalCluster:
         env.pop("RAY_ADDRESS", None)
         return env
 
+    def connect_driver(self, **init_kwargs: Any) -> None:
+        """Make this process a Ray driver of the cluster (for DeploymentHandles); `ray.shutdown()` ends it."""
+        for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            os.environ[name] = self.env[name]
+        import ray
+        from ray._raylet import Config
+
+        # Ray reads the auth mode into its config when it is first imported; re-read the
+        # environment, as ray's own _enable_token_auth does.
+        Config.initialize("")
+        ray.init(address=self.gcs_address, **init_kwargs)
+
     def start(self, *, timeout_s: float = 120.0) -> LocalCluster:
         """Start the head node and wait until its dashboard (and Serve's REST API) answers."""
         self.gcs_port = self.gcs_port or free_port()

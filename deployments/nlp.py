@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
+from pydantic import Field
 from ray import serve
 
+from callytics_ray.errors import CallyticsError
 from callytics_ray.punctuation import Punctuator
 from callytics_ray.sentiment import Sentiment, SentimentClassifier
 from callytics_ray.settings import PunctuationOptions, SentimentOptions
 from callytics_ray.types import Utterance
-from deployments._base import StageConfig, StageDeployment, StageFailure
+from deployments._base import BatchedStageConfig, StageConfig, StageDeployment, StageFailure
 
 
 class PunctuationConfig(StageConfig[PunctuationOptions]):
     options: PunctuationOptions = PunctuationOptions()
 
 
-class SentimentConfig(StageConfig[SentimentOptions]):
+class SentimentConfig(BatchedStageConfig[SentimentOptions]):
+    """user_config of the sentiment-analyzer: options, and how many concurrent calls' utterances
+    share one encoder pass."""
+
     options: SentimentOptions = SentimentOptions()
+    max_batch_size: int = Field(8, ge=1, le=256)
+    batch_wait_timeout_s: float = Field(0.02, ge=0.0, le=10.0)
 
 
 @serve.deployment(name="punctuation-restorer", max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.1})
@@ -53,7 +62,8 @@ class PunctuationRestorerDeployment(StageDeployment):
 
 @serve.deployment(name="sentiment-analyzer", max_ongoing_requests=16, ray_actor_options={"num_cpus": 0.2})
 class SentimentAnalyzerDeployment(StageDeployment):
-    """One sentiment label and score per utterance text.
+    """One sentiment label and score per utterance text; the utterances of concurrent calls are
+    classified together (@serve.batch), one encoder pass for all of them.
 
     Example:
         >>> sentiments = unwrap(await handle.classify.remote(["thanks, that fixed it"]))
@@ -69,8 +79,27 @@ class SentimentAnalyzerDeployment(StageDeployment):
     def _settings_options(self) -> SentimentOptions:
         return self.settings.sentiment.options
 
+    def _apply(self, config: SentimentConfig) -> None:
+        self._classify_together.set_max_batch_size(config.max_batch_size)
+        self._classify_together.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+
     async def model_name(self) -> str:
         return self._classifier.method
 
     async def classify(self, texts: Sequence[str]) -> tuple[Sentiment, ...] | StageFailure:
-        return await self._guarded(lambda: self._classifier.classify(list(texts), self.config.options))
+        started = time.perf_counter()
+        result = await self._classify_together(list(texts))
+        failed = isinstance(result, StageFailure)
+        self.metrics.request(seconds=time.perf_counter() - started, reason=result.error_type if failed else None)
+        return result
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
+    async def _classify_together(self, calls: list[list[str]]) -> list[tuple[Sentiment, ...] | StageFailure]:
+        self.metrics.batch(len(calls))
+        texts = [text for call in calls for text in call]
+        try:
+            labels = await self._in_thread(self._classifier.classify, texts, self.config.options)
+        except CallyticsError as err:
+            return [StageFailure.from_exception(self.stage, err)] * len(calls)
+        ends = list(accumulate(len(call) for call in calls))
+        return [labels[end - len(call) : end] for call, end in zip(calls, ends, strict=True)]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from callytics_ray.asr.cross_call import decode_together
 from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
 from callytics_ray.cpu import stage_threads
 from callytics_ray.errors import ConfigError, StageError
@@ -20,6 +23,23 @@ from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, W
 logger = logging.getLogger(__name__)
 
 _CHANNEL_WORKERS = 2  # a dual-channel call's channels decode at the same time
+
+
+class _OneAtATime(Exception):
+    """This call is not decoded with others (alone in its batch, or batching turned off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """One channel of one call in a cross-call batch."""
+
+    item: int
+    channel: int | None
+    samples: np.ndarray
+    rate: int
+    language: str
+    language_probability: float
+    language_probs: tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +119,10 @@ class Transcriber:
                     ))
         except (RuntimeError, ValueError) as err:
             raise StageError("asr", f"faster-whisper failed: {err}") from err
+        return self._combine(parts, audio)
+
+    def _combine(self, parts: Sequence[Transcript], audio: ProcessedAudio) -> Transcript:
+        """One call's transcript from its channels' transcripts."""
         segments = tuple(sorted((s for p in parts for s in p.segments), key=lambda s: (s.start, s.end)))
         # The channel with the most speech speaks for the call's language.
         main = max(parts, key=lambda p: (sum(s.end - s.start for s in p.segments), p.language_probability))
@@ -114,16 +138,71 @@ class Transcriber:
     def transcribe_batch(
         self, items: list[tuple[ProcessedAudio, AsrOptions | None]]
     ) -> list[Transcript | StageError]:
-        """Length-preserving batch call for Serve's @serve.batch: one failure never fails the others."""
-        results: list[Transcript | StageError] = []
-        for audio, options in items:
+        """Length-preserving batch call for Serve's @serve.batch: one failure never fails the others.
+
+        Calls that share a language and decoding options are decoded together, their speech chunks
+        in the same forward passes (`cross_call.decode_together`), when `batch_across_calls` is on;
+        the rest, and any group whose shared decode fails, go one call at a time.
+        """
+        results: list[Transcript | StageError | None] = [None] * len(items)
+        groups: dict[tuple, list[_Piece]] = defaultdict(list)
+        for index, (audio, options) in enumerate(items):
+            options = options or self.options
             try:
-                results.append(self.transcribe(audio, options))
-            except StageError as err:
-                results.append(err)
+                self._check_language(options)
+                if len(items) < 2 or not options.batch_across_calls or not options.vad_filter:
+                    raise _OneAtATime
+                for channel, samples in enumerate(audio.channels):
+                    piece = self._piece(
+                        index, channel if len(audio.channels) > 1 else None, samples, audio.sample_rate_hz, options
+                    )
+                    groups[(piece.language, piece.rate, options.beam_size, options.word_timestamps,
+                            options.batch_size, options.vad_min_silence_ms)].append(piece)
+            except _OneAtATime:
+                results[index] = self._one(audio, options)
             except ConfigError as err:
-                results.append(StageError("asr", str(err), retriable=False))
-        return results
+                results[index] = StageError("asr", str(err), retriable=False)
+            except (RuntimeError, ValueError) as err:
+                results[index] = StageError("asr", f"faster-whisper failed: {err}")
+        parts: dict[int, list[Transcript]] = defaultdict(list)
+        for pieces in groups.values():
+            first = items[pieces[0].item][1] or self.options
+            try:
+                with self._batched_lock:
+                    decoded = decode_together(
+                        self._batched, [p.samples for p in pieces], pieces[0].rate, pieces[0].language, first
+                    )
+            except (RuntimeError, ValueError) as err:
+                logger.warning("shared decode of %d recordings failed (%s); decoding them one by one", len(pieces), err)
+                for item in {p.item for p in pieces}:
+                    results[item] = self._one(*items[item])
+                continue
+            for piece, raw in zip(pieces, decoded, strict=True):
+                options = items[piece.item][1] or self.options
+                parts[piece.item].append(self._channel_transcript(
+                    raw, piece.language, piece.language_probability, piece.language_probs,
+                    len(piece.samples) / piece.rate, options, piece.channel,
+                ))
+        for item, channel_parts in parts.items():
+            if results[item] is None:
+                results[item] = self._combine(channel_parts, items[item][0])
+        return results  # type: ignore[return-value]  (every slot is filled above)
+
+    def _one(self, audio: ProcessedAudio, options: AsrOptions | None) -> Transcript | StageError:
+        try:
+            return self.transcribe(audio, options)
+        except StageError as err:
+            return err
+        except ConfigError as err:
+            return StageError("asr", str(err), retriable=False)
+
+    def _piece(self, item: int, channel: int | None, samples: np.ndarray, rate: int, options: AsrOptions) -> _Piece:
+        """One channel of one call with the language it will be decoded in (detected when not given)."""
+        language, probability, probs = self._pick_language(samples, options)
+        if language is None:
+            language, probability, detected = self._model.detect_language(samples, vad_filter=options.vad_filter)
+            probs = tuple((lang, float(p)) for lang, p in detected)
+        return _Piece(item, channel, samples, rate, language, float(probability), probs)
 
     def _check_language(self, options: AsrOptions) -> None:
         if options.language is None:
@@ -177,14 +256,33 @@ class Transcriber:
                 samples, hallucination_silence_threshold=options.hallucination_silence_threshold_s, **kwargs
             )
             raw = list(raw)
-        segments = self._clean(raw, options, channel)
+        return self._channel_transcript(
+            raw,
+            info.language,
+            float(forced_prob if forced_prob is not None else info.language_probability),
+            probs or tuple((lang, float(p)) for lang, p in (info.all_language_probs or ())),
+            duration_s,
+            options,
+            channel,
+        )
+
+    def _channel_transcript(
+        self,
+        raw: list,
+        language: str,
+        language_probability: float,
+        language_probs: tuple,
+        duration_s: float,
+        options: AsrOptions,
+        channel: int | None,
+    ) -> Transcript:
         return Transcript(
-            segments=segments,
-            language=info.language,
-            language_probability=float(forced_prob if forced_prob is not None else info.language_probability),
+            segments=self._clean(raw, options, channel),
+            language=language,
+            language_probability=language_probability,
             model=self.model_name,
             duration_s=duration_s,
-            all_language_probs=probs or tuple((lang, float(p)) for lang, p in (info.all_language_probs or ())),
+            all_language_probs=language_probs,
         )
 
     def _clean(self, raw: list, options: AsrOptions, channel: int | None) -> tuple[TranscriptSegment, ...]:

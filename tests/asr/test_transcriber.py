@@ -137,6 +137,26 @@ def test_transcribe_batch_keeps_order_and_isolates_failures(transcriber, stereo_
     assert not hasattr(results[1], "segments") and "allowed_languages" in str(results[1])
 
 
+def test_calls_decoded_together_each_keep_their_own_words_times_and_channels(
+    transcriber, stereo_call_path, english_part
+):
+    stereo = load_audio(stereo_call_path, layout="dual")
+    short = clip(english_part, 0.0, 12.0)
+    together = transcriber.transcribe_batch([(english_part, None), (stereo, None), (short, None)])
+    alone = [transcriber.transcribe(a) for a in (english_part, stereo, short)]
+    assert all(hasattr(t, "segments") for t in together), together
+    english, both_channels, opening = together
+    # The shared decode chunks speech by VAD rather than by 30 s windows; the words stay right.
+    assert wer(ENGLISH_REFERENCE, english.text) <= 0.15, english.text
+    assert english.language == "en" and english.language_probability > 0.9
+    assert wer(alone[2].text, opening.text) <= 0.2, (alone[2].text, opening.text)
+    assert normalize(opening.words[0].text) == "permission" and opening.words[0].start < 1.0
+    for transcript, audio in zip(together, (english_part, stereo, short)):
+        assert all(0.0 <= w.start <= w.end <= audio.duration_s for w in transcript.words)
+    by_channel = {c: " ".join(s.text for s in both_channels.segments if s.channel == c) for c in (0, 1)}
+    assert wer(LEFT, by_channel[0]) <= 0.1 and wer(RIGHT, by_channel[1]) <= 0.1, by_channel
+
+
 def test_tiny_en_is_selectable(model_cache, stereo_call_path):
     settings = Settings(cache_dir=model_cache, _env_file=None)
     settings.asr.model = "bundled:whisper-tiny.en"

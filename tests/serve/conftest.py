@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import mimetypes
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,15 +114,9 @@ def ray_cluster() -> Iterator[LocalCluster]:
 @pytest.fixture(scope="session")
 def ray_driver(ray_cluster: LocalCluster):
     """This test process as a Ray driver of the session cluster (for DeploymentHandles)."""
-    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
-        os.environ[name] = ray_cluster.env[name]
     import ray
-    from ray._raylet import Config
 
-    # Ray reads the auth mode into its config when first imported (by test collection, often);
-    # re-read the environment, as ray's own _enable_token_auth does.
-    Config.initialize("")
-    ray.init(address=ray_cluster.gcs_address, log_to_driver=False)
+    ray_cluster.connect_driver(log_to_driver=False)
     try:
         yield ray
     finally:
