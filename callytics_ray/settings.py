@@ -393,6 +393,9 @@ class ApiSettings(_Section):
             ("audio/*" matches any audio type); a file that passes but does not decode gets 422.
         reconcile_interval_s: how often unfinished calls whose worker died are looked for.
         lease_s: a worker holds a call this long without renewing before others may resume it.
+        max_stage_attempts: a call one of whose stages has been started this many times without
+            finishing (its worker died each time, or kept failing it) is failed with that reason
+            instead of being resumed again; `POST /v1/calls/{id}/retry` starts it over.
         max_concurrent_calls: calls one gateway replica processes at once; more wait queued.
         wait_timeout_s: the longest `?wait=true` blocks before answering 202.
         search_max_hits: matching utterances considered by a `q=` search.
@@ -411,6 +414,7 @@ class ApiSettings(_Section):
     ]
     reconcile_interval_s: float = Field(30.0, gt=0)
     lease_s: float = Field(60.0, gt=0)
+    max_stage_attempts: int = Field(10, ge=1)
     max_concurrent_calls: int = Field(4, ge=1)
     wait_timeout_s: float = Field(300.0, gt=0)
     search_max_hits: int = Field(1000, ge=1)

@@ -73,7 +73,9 @@ def create_app(
     app.state.runner = runner
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
-    app.state.reconciler = Reconciler(store, runner, interval_s=settings.api.reconcile_interval_s)
+    app.state.reconciler = Reconciler(
+        store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts
+    )
     install_error_handlers(app)
     app.include_router(calls.router)
     app.include_router(ops.router)

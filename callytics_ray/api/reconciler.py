@@ -24,10 +24,19 @@ class Reconciler:
         >>> reconciler.start()                  # and from now on periodically; `await stop()` ends it
     """
 
-    def __init__(self, store: CallStore, runner: CallRunner, *, interval_s: float, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        store: CallStore,
+        runner: CallRunner,
+        *,
+        interval_s: float,
+        max_stage_attempts: int = 10,
+        batch_size: int = 100,
+    ) -> None:
         self.store = store
         self.runner = runner
         self.interval_s = interval_s
+        self.max_stage_attempts = max_stage_attempts
         self.batch_size = batch_size
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
@@ -41,6 +50,16 @@ class Reconciler:
         call_ids = await asyncio.to_thread(self.store.claimable_calls, limit=self.batch_size)
         started: list[str] = []
         for call_id in call_ids:
+            attempted = await asyncio.to_thread(self.store.most_attempted_stage, call_id)
+            if attempted is not None and attempted[1] >= self.max_stage_attempts:
+                # A call that takes its worker down every time would otherwise be resumed forever.
+                stage, attempts = attempted
+                logger.error("call %s: stage %s started %d times without finishing; giving up", call_id, stage, attempts)
+                await asyncio.to_thread(
+                    self.store.set_status, call_id, CallStatus.FAILED,
+                    error=f"stage {stage} was started {attempts} times without finishing; retry the call to start over",
+                )
+                continue
             try:
                 request = await asyncio.to_thread(load_call_request, self.store, call_id)
             except CallyticsError as err:

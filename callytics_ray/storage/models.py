@@ -29,6 +29,9 @@ class CallRecord(BaseModel):
 
 
 class StageState(BaseModel):
+    """One stage of a call: its status and how often it was started in this run (a retry of the
+    call resets `attempts`; the reconciler gives up at `api.max_stage_attempts`)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     stage: str

@@ -255,6 +255,16 @@ class CallStore:
             session.add(job)
             session.commit()
 
+    def most_attempted_stage(self, call_id: str) -> tuple[str, int] | None:
+        """The unfinished stage of `call_id` started most often, and how often (None: none started)."""
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(Job.stage, Job.attempts)
+                .where(Job.call_id == call_id, Job.status != "done", Job.attempts > 0)
+                .order_by(Job.attempts.desc())
+            ).first()
+            return (row[0], row[1]) if row else None
+
     def stage_states(self, call_id: str) -> list[StageState]:
         with Session(self.engine) as session:
             rows = session.exec(select(Job).where(Job.call_id == call_id).order_by(Job.id)).all()
@@ -353,6 +363,8 @@ class CallStore:
         )
         with self.engine.begin() as conn:
             if conn.execute(statement).rowcount == 1:
+                # A retry starts over: its stages get a fresh attempt budget.
+                conn.execute(update(Job).where(Job.call_id == call_id).values(attempts=0))
                 return True
         self.get_call(call_id, tenant=tenant)
         return False

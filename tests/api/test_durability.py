@@ -71,7 +71,8 @@ def test_a_failing_stage_leaves_a_retriable_call_that_retry_completes(
     assert retried.json()["status"] == "completed" and "error" not in retried.json()
     assert "wizard" in retried.json()["result"]["segments"][-1]["text"].lower() + \
         retried.json()["result"]["segments"][0]["text"].lower()
-    assert _stages(store, call["id"]) == {"audio": ("done", 2), "asr": ("done", 2)}
+    # Attempts count within one run: the retry started each stage's budget over.
+    assert _stages(store, call["id"]) == {"audio": ("done", 1), "asr": ("done", 1)}
     assert _lease(store, call["id"]) == (None, None)
     again = working.post(f"/v1/calls/{call['id']}/retry", headers=headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_retriable"
@@ -165,3 +166,31 @@ def test_a_call_that_cannot_be_rebuilt_is_failed_with_the_reason(api_settings, s
     assert asyncio.run(scenario()) == []
     call = store.get_call(record.id)
     assert call.status == "failed" and "cannot be resumed" in call.error
+
+
+def test_a_call_that_keeps_killing_its_worker_is_given_up_then_retry_starts_it_over(
+    api_settings, store, local_stages, stereo_bytes
+):
+    call_id = _accepted_call(store, stereo_bytes)
+    store.set_status(call_id, "processing")
+    # Three workers in a row took the call, started recognition and died mid-stage.
+    for _ in range(3):
+        store.set_stage(call_id, "audio", "running")
+        store.set_stage(call_id, "audio", "done")
+        store.set_stage(call_id, "asr", "running")
+    assert store.most_attempted_stage(call_id) == ("asr", 3)
+
+    async def scenario():
+        runner = LocalRunner(local_stages, store, api_settings, retry=FAST_RETRY)
+        reconciler = Reconciler(store, runner, interval_s=3600, max_stage_attempts=3)
+        assert await reconciler.reconcile_once() == []
+        call = store.get_call(call_id)
+        assert call.status == "failed" and "stage asr was started 3 times" in call.error
+        # The retry endpoint's requeue gives the stages a fresh budget; the call then completes.
+        assert store.requeue_call(call_id)
+        assert _stages(store, call_id) == {"audio": ("done", 0), "asr": ("running", 0)}
+        assert await reconciler.reconcile_once() == [call_id]
+        await runner.wait(call_id, 120)
+
+    asyncio.run(scenario())
+    assert store.get_call(call_id).status == "completed"
