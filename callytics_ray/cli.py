@@ -189,6 +189,38 @@ def cmd_models_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_prefetch(args: argparse.Namespace) -> int:
+    """Resolve every model the settings (or a Serve config's application) name, downloading hub
+    models into the cache: run it where the hub is reachable, e.g. while building an image."""
+    from callytics_ray.errors import ModelNotFoundError
+    from callytics_ray.model_store import configured_models, resolve_model
+
+    settings = _serve_config_settings(args.serve_config) if args.serve_config else _settings(args)
+    failed = 0
+    for kind, ref in configured_models(settings):
+        try:
+            path = resolve_model(ref, kind=kind, cache_dir=settings.cache_dir, offline=False)
+        except ModelNotFoundError as err:
+            failed += 1
+            print(f"{kind:<20} {ref}: {err}", file=sys.stderr)
+            continue
+        print(f"{kind:<20} {ref} -> {path}")
+    if failed:
+        raise CliError(f"{failed} model(s) could not be fetched (see above)")
+    return 0
+
+
+def _serve_config_settings(path: Path) -> Settings:
+    """The Settings the first application of a Serve config file builds its replicas with."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text())
+        return Settings.model_validate(config["applications"][0]["args"]["settings"])
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as err:
+        raise CliError(f"{path}: no applications[0].args.settings in it ({err})") from err
+
+
 def cmd_models_list(args: argparse.Namespace) -> int:
     from callytics_ray.model_store import BUNDLED
 
@@ -271,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("ref")
     resolve.add_argument("--kind", default="whisper")
     resolve.set_defaults(func=cmd_models_resolve)
+    prefetch = models.add_parser("prefetch", help="resolve (and download) every model the settings name")
+    prefetch.add_argument("--serve-config", type=Path, help="take the settings of this Serve config's application")
+    prefetch.set_defaults(func=cmd_models_prefetch)
     return parser
 
 

@@ -16,9 +16,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from callytics_ray.errors import ModelNotAvailableOfflineError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from callytics_ray.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,25 @@ def package_dir(package: str, pip_name: str, kind: str, ref: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(ref, kind, f"install it with `pip install {pip_name}`")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def configured_models(settings: Settings) -> list[tuple[ModelKind, str]]:
+    """Every (kind, reference) the stages built from `settings` resolve, without repeats: what an
+    image build prefetches (`callytics models prefetch`). NeMo and pyannote pipelines load through
+    their own libraries and are not listed."""
+    wanted: list[tuple[ModelKind, str]] = [("whisper", settings.asr.model)]
+    wanted += [("whisper", v.asr_model) for v in settings.api.variants if v.asr_model]
+    if settings.diarization.backend == "offline":
+        wanted += [
+            ("speaker-embedding", settings.diarization.embedding_model),
+            ("speaker-segmentation", settings.diarization.segmentation_model),
+        ]
+    wanted.append(("sentence-embedding", settings.sentiment.embedding_model))
+    if settings.sentiment.model:
+        wanted.append(("sentiment", settings.sentiment.model))
+    if settings.punctuation.model:
+        wanted.append(("punctuation", settings.punctuation.model))
+    return list(dict.fromkeys(wanted))
 
 
 def resolve_model(ref: str, *, kind: ModelKind, cache_dir: Path, offline: bool = True) -> Path:

