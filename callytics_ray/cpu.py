@@ -2,8 +2,8 @@
 
 On a CPU the pipeline runs recognition and diarization side by side. Left to their libraries'
 defaults, CTranslate2 (4 threads) and torch (one per core) oversubscribe the cores and slow each
-other down. By default each stage gets half the cores this process may run on instead;
-`bench/stages.py` measures the difference.
+other down. By default each stage gets half the cores this process may run on instead, or, in a
+Ray replica, the CPUs Ray gave it; `bench/stages.py` measures the difference.
 """
 
 from __future__ import annotations
@@ -22,8 +22,14 @@ def available_cores() -> int:
 
 
 def stage_threads(configured: int) -> int:
-    """`configured` when set (> 0), else half the available cores, at least one."""
-    return configured if configured > 0 else max(1, available_cores() // 2)
+    """`configured` when set (> 0); else $OMP_NUM_THREADS when set (Ray sets it in every replica to
+    the replica's whole CPUs, at least 1); else half the available cores, at least one."""
+    if configured > 0:
+        return configured
+    budget = os.environ.get("OMP_NUM_THREADS", "")
+    if budget.isdigit() and int(budget) > 0:
+        return int(budget)
+    return max(1, available_cores() // 2)
 
 
 @contextmanager

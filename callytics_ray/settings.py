@@ -82,7 +82,8 @@ class AsrSettings(_Section):
             CTranslate2 directory, or a faster-whisper name / hub id such as "large-v3".
         device: "auto" picks CUDA when a GPU is visible.
         compute_type: "auto" is float16 on CUDA and int8 on CPU.
-        cpu_threads: threads on a CPU; 0 is half the cores (diarization runs beside it).
+        cpu_threads: threads on a CPU; 0 is $OMP_NUM_THREADS (Ray sets it per replica) or else
+            half the cores (diarization runs beside it).
     """
 
     model: str = "bundled:whisper-base"
@@ -310,8 +311,8 @@ class DiarizationSettings(_Section):
         nemo_vad_model / nemo_speaker_model / nemo_msdd_model: `.nemo` paths or NGC names;
             `nemo_msdd_model` None runs ClusteringDiarizer, else NeuralDiarizer (MSDD).
         hub_token: Hugging Face token for gated hub pipelines.
-        cpu_threads: torch threads of the offline diarizer on a CPU; 0 is half the cores
-            (recognition runs beside it).
+        cpu_threads: torch threads of the offline diarizer on a CPU; 0 is $OMP_NUM_THREADS (Ray
+            sets it per replica) or else half the cores (recognition runs beside it).
     """
 
     backend: Literal["offline", "pyannote", "nemo"] = "offline"
