@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-from callytics_ray.settings import Settings
+from callytics_ray.settings import Settings, serve_app_settings
 from callytics_ray.storage import make_engine
 from callytics_ray.storage.keys import create_api_key
 from deployments.local_cluster import LocalCluster, free_port
@@ -63,7 +63,7 @@ def bench_profile(work: Path, cache_dir: Path, *, profile: Path = CPU_PROFILE, o
 
 def profile_settings(config: dict[str, Any]) -> Settings:
     """The Settings every replica of `config` builds (the in-process baseline uses the same)."""
-    return Settings.model_validate(app_section(config)["args"]["settings"])
+    return serve_app_settings(config, APP)
 
 
 @dataclass

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from callytics_ray.errors import CallyticsError
+from callytics_ray.errors import CallyticsError, ConfigError
 from callytics_ray.export import FORMATS, render
-from callytics_ray.settings import Settings
+from callytics_ray.settings import Settings, serve_app_settings
 
 logger = logging.getLogger("callytics_ray.cli")
 
@@ -211,14 +211,13 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
 
 
 def _serve_config_settings(path: Path) -> Settings:
-    """The Settings the first application of a Serve config file builds its replicas with."""
+    """The Settings of the callytics application in a Serve config file."""
     import yaml
 
     try:
-        config = yaml.safe_load(path.read_text())
-        return Settings.model_validate(config["applications"][0]["args"]["settings"])
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as err:
-        raise CliError(f"{path}: no applications[0].args.settings in it ({err})") from err
+        return serve_app_settings(yaml.safe_load(path.read_text()))
+    except (OSError, yaml.YAMLError, ConfigError) as err:
+        raise CliError(f"{path}: {err}") from err
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -317,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CallyticsError, CliError, ValueError) as err:
-        print(f"callytics: error: {err}", file=sys.stderr)
+        # One line, whatever the message (YAML and pydantic errors span several).
+        print(f"callytics: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("callytics: interrupted", file=sys.stderr)

@@ -33,8 +33,12 @@ def stage_threads(configured: int) -> int:
 
 
 @contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run torch's intra-op work on `count` threads inside the block, then restore the setting."""
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run torch's intra-op work on `count` threads inside the block, then restore the setting
+    (None leaves it alone)."""
+    if count is None:
+        yield
+        return
     import torch
 
     before = torch.get_num_threads()

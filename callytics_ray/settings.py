@@ -8,10 +8,12 @@ Structural settings (model references, devices, URLs) need a restart to change; 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from callytics_ray.errors import ConfigError
 
 ChannelLayout = Literal["auto", "mono", "dual"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -472,3 +474,17 @@ class Settings(BaseSettings):
     redaction: RedactionOptions = RedactionOptions()
     api: ApiSettings = ApiSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+
+
+def serve_app_settings(config: dict[str, Any], app: str = "callytics") -> Settings:
+    """The Settings every replica of application `app` in a Serve config builds (its
+    `args.settings`, validated).
+
+    Raises:
+        ConfigError: the config has no such application or it carries no settings.
+    """
+    try:
+        section = next(a for a in config["applications"] if a.get("name") == app)
+        return Settings.model_validate(section["args"]["settings"])
+    except (KeyError, TypeError, StopIteration) as err:
+        raise ConfigError(f"the Serve config has no application {app!r} with args.settings") from err

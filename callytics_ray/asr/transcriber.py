@@ -25,10 +25,6 @@ logger = logging.getLogger(__name__)
 _CHANNEL_WORKERS = 2  # a dual-channel call's channels decode at the same time
 
 
-class _OneAtATime(Exception):
-    """This call is not decoded with others (alone in its batch, or batching turned off)."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Piece:
     """One channel of one call in a cross-call batch."""
@@ -148,18 +144,17 @@ class Transcriber:
         groups: dict[tuple, list[_Piece]] = defaultdict(list)
         for index, (audio, options) in enumerate(items):
             options = options or self.options
+            if len(items) < 2 or not options.batch_across_calls or not options.vad_filter:
+                results[index] = self._one(audio, options)
+                continue
             try:
                 self._check_language(options)
-                if len(items) < 2 or not options.batch_across_calls or not options.vad_filter:
-                    raise _OneAtATime
                 for channel, samples in enumerate(audio.channels):
                     piece = self._piece(
                         index, channel if len(audio.channels) > 1 else None, samples, audio.sample_rate_hz, options
                     )
                     groups[(piece.language, piece.rate, options.beam_size, options.word_timestamps,
                             options.batch_size, options.vad_min_silence_ms)].append(piece)
-            except _OneAtATime:
-                results[index] = self._one(audio, options)
             except ConfigError as err:
                 results[index] = StageError("asr", str(err), retriable=False)
             except (RuntimeError, ValueError) as err:

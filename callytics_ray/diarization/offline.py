@@ -148,8 +148,6 @@ class OfflineDiarizer(Diarizer):
         return OfflineDiarizer(self._embedder, self._counter, options, threads=self._threads)
 
     def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
-        if self._threads is None:
-            return self._diarize_all(items)
         with torch_threads(self._threads):
             return self._diarize_all(items)
 
