@@ -61,7 +61,8 @@ class SpeakerResult(_Model):
     talk_time_s: float
 
 
-PiiType = Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number"]
+# The kinds of PII redaction finds; settings.RedactionOptions.types picks among them.
+PiiType = Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number", "number_sequence"]
 
 
 class TrajectoryPoint(_Model):

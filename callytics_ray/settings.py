@@ -8,12 +8,13 @@ Structural settings (model references, devices, URLs) need a restart to change; 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.result import PiiType
 
 ChannelLayout = Literal["auto", "mono", "dual"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -233,14 +234,36 @@ class RedactionOptions(_Section):
         before_storage: store the masked text (the spans are stored either way). On by default:
             card-handling rules (PCI DSS) forbid keeping full card numbers in stored transcripts.
         unverified_digit_runs: mask runs of 12 or more digits that fail the card check (a
-            misrecognised card or account number) as "account_number".
+            misrecognised card or account number) as "account_number". With it off such a run
+            is still a "number_sequence" unless that type is off too.
+        number_min_digits: a "number_sequence" (an account, customer or ID number read out in
+            groups, across utterances and parties) has at least this many digits.
+        number_max_span_s / number_max_span_words: the longest a sequence may take, first digit to
+            last, in seconds and in words (fillers included); a longer read-out is cut in two and
+            each part must have `number_min_digits` on its own.
+        number_fillers: words and phrases allowed between the groups of a sequence. A phrase
+            wins over reading its words as digits ("last one" is no 1); "one" in a phrase also
+            matches the digit "1", as Whisper writes it.
+        email_domains: mail providers that make "<name> at <domain>" (also glued into one word,
+            "beniamineatgmail") an e-mail address without anything else to go on.
     """
 
-    types: list[Literal["card", "phone", "email", "ssn", "kr_rrn", "account_number"]] = [
-        "card", "phone", "email", "ssn", "kr_rrn", "account_number",
-    ]
+    types: list[PiiType] = list(get_args(PiiType))
     before_storage: bool = True
     unverified_digit_runs: bool = True
+    number_min_digits: int = Field(8, ge=4)
+    number_max_span_s: float = Field(20.0, gt=0)
+    number_max_span_words: int = Field(40, ge=2)
+    number_fillers: list[str] = [
+        "and", "then", "uh", "um", "er", "erm", "ah", "hmm", "mm", "dash", "hyphen", "okay", "ok", "yes",
+        "yeah", "mhm", "right", "last one", "the last one is", "the next one is", "next one", "last part",
+        "the last part is", "the next part is", "next", "last", "그리고", "다음", "다음은", "마지막",
+        "마지막은", "마지막으로", "음", "어", "네", "예",
+    ]
+    email_domains: list[str] = [
+        "gmail", "googlemail", "yahoo", "hotmail", "outlook", "icloud", "aol", "protonmail", "naver",
+        "daum", "hanmail", "kakao",
+    ]
 
 
 class DiarizationOptions(_Section):

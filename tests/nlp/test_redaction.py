@@ -1,12 +1,25 @@
-"""PII redaction on text and on word-timed utterances."""
+"""PII redaction on text, on word-timed utterances, across the utterances of a call, and on
+espeak-ng speech recognised by the bundled Whisper."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import get_args
+
+import numpy as np
 import pytest
 
-from callytics_ray.redaction import find_pii, luhn_valid, redact_text, redact_utterance
+from callytics_ray.conversation import ConversationResult
+from callytics_ray.redaction import MASKS, find_pii, luhn_valid, redact_text, redact_utterance, redact_utterances
+from callytics_ray.result import CallAnalysis, PiiType
 from callytics_ray.settings import RedactionOptions
+from callytics_ray.types import AudioInfo, ProcessedAudio, Utterance, join_words
 from tests.nlp.conftest import make_utterance
+from tests.synth import build_dialogue, espeak
+
+DIGITS = re.compile(r"\d")
 
 
 def test_luhn():
@@ -57,7 +70,10 @@ def test_leaves_ordinary_text(text):
 
 def test_unverified_digit_runs_can_be_kept():
     text = "the number is 4111111111111112"
-    assert redact_text(text, RedactionOptions(unverified_digit_runs=False)).text == text
+    # A long digit run is also a number sequence: keeping it visible takes that type off too.
+    kept = RedactionOptions(unverified_digit_runs=False, types=["card", "phone", "email", "ssn", "kr_rrn"])
+    assert redact_text(text, kept).text == text
+    assert redact_text(text, RedactionOptions(unverified_digit_runs=False)).text == "the number is [NUMBER]"
     assert find_pii("4111 1111 1111 1111", RedactionOptions(types=["phone"])) == ()
 
 
@@ -72,3 +88,260 @@ def test_utterance_words_are_masked_with_times():
     joined = " ".join(w.text for w in red.utterance.words)
     assert "one" not in joined and "four" not in joined
     assert red.original is u
+
+
+def test_every_pii_type_has_a_mask_and_is_on_by_default():
+    assert set(MASKS) == set(get_args(PiiType))
+    assert set(RedactionOptions().types) == set(get_args(PiiType))
+
+
+# --- spoken numbers ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my customer ID is 1734, 1256, and 7299, and last one, 178", "my customer ID is [NUMBER]"),
+        # Whisper base on espeak-ng speech of the line above.
+        ("My customer ID is 1 ,734 ,1256, and 7 ,299, and last 1 ,178.", "My customer ID is [NUMBER]."),
+        ("my account number is seven three four one, two five six seven, and then eight nine oh two",
+         "my account number is [NUMBER]"),
+        ("it is seventeen thirty-four, twelve fifty-six, and the last part is seventy-two", "it is [NUMBER]"),
+        ("it's double five three, uh, seven one two, dash, nine nine", "it's [NUMBER]"),
+        ("the ID is 1734 one two five six", "the ID is [NUMBER]"),
+        ("So that is 17341256.", "So that is [NUMBER]."),
+        ("number 7 -3 -4 -1 -2 -5 -6 -7, and N", "number [NUMBER], and N"),
+    ],
+)
+def test_numbers_read_in_groups(text, expected):
+    redacted = redact_text(text)
+    assert redacted.text == expected
+    assert [r.type for r in redacted.redactions] == ["number_sequence"]
+
+
+def test_number_words_are_read_in_pairs_and_fillers_are_no_digits():
+    # "forty-one eleven" is 4111: a Luhn-valid card only when the pairs are read right.
+    card = redact_text("it is forty-one eleven, eleven eleven, eleven eleven, eleven eleven")
+    assert [r.type for r in card.redactions] == ["card"]
+    assert redact_text("my ID is twenty thirty forty fifty").text == "my ID is [NUMBER]"  # 20 30 40 50
+    # 1734 and 125 are seven digits: the "one" of "last one" (Whisper: "last 1") is no digit.
+    for text in ("my ID is 1734 and the last one is 125", "my ID is 1734 and last 1 125"):
+        assert redact_text(text).text == text
+        assert redact_text(text, RedactionOptions(number_min_digits=7)).redactions
+
+
+def test_korean_numbers_read_in_groups():
+    # On text: Whisper base does not recognise espeak-ng's Korean voice (see test_transcriber.py).
+    text = "제 고객 번호는 일칠삼사 일이오육 그리고 칠이구구 마지막은 일칠팔 입니다"
+    assert redact_text(text).text == "제 고객 번호는 [NUMBER] 입니다"
+    assert redact_text("계좌번호는 110 234 그리고 5678 이에요").text == "계좌번호는 [NUMBER] 이에요"
+    assert redact_text("삼 일 뒤에 도착합니다, 2019년과 2020년에 열었어요").redactions == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It costs $49.99, or $12.50 with the discount, and $1,299 for two.",
+        "The price went from 1,299 to 1,499 and 2,000 after tax.",
+        "It will arrive on the 12th of May 2025, between 10:30 and 11:45.",
+        "between 10, 30 and 11, 15.",
+        "the meeting is at ten thirty and then eleven fifteen",
+        "I paid forty nine ninety nine and then twelve fifty",
+        "the total is 1234 5678 dollars",
+        "We opened in 2019 and 2020 was a hard year.",
+        "2019 and 2020 were hard years",
+        "my date of birth is 1990 01 01",
+        "I have two or three days, and then one more week, and then two or three more.",
+        "I was on hold for 45 minutes, then 30 more, then 20 again",
+        "we have 3 kids and 2 dogs and 1 cat and 4 fish and 5 birds",
+    ],
+)
+def test_prices_dates_times_and_counts_are_no_number_sequence(text):
+    assert redact_text(text).text == text
+
+
+def test_number_sequence_tunables():
+    seven = "my ID is 1734 and 125"
+    assert redact_text(seven).text == seven
+    assert redact_text(seven, RedactionOptions(number_min_digits=7)).text == "my ID is [NUMBER]"
+    padded = "my ID is 1734 and uh then okay and 1256"
+    assert redact_text(padded).text == "my ID is [NUMBER]"
+    assert redact_text(padded, RedactionOptions(number_max_span_words=5)).text == padded
+    plus = "my ID is 1734 plus 1256"
+    assert redact_text(plus).text == plus
+    assert redact_text(plus, RedactionOptions(number_fillers=["plus"])).text == "my ID is [NUMBER]"
+    assert redact_text(padded, RedactionOptions(types=["card"])).text == padded
+
+
+def test_a_card_is_not_swallowed_but_an_unverified_run_is():
+    assert redact_text("card 4111 1111 1111 1111 and 1234 5678").text == "card [CARD] and [NUMBER]"
+    assert redact_text("it is 1734 1256 7299 and last one 178").text == "it is [NUMBER]"
+
+
+# --- number sequences across utterances and parties ---------------------------------------------
+
+def _call(*turns: tuple[str, str], gap_s: float = 0.6) -> list[Utterance]:
+    utterances, t = [], 1.0
+    for speaker, text in turns:
+        utterances.append(make_utterance(speaker, text, t))
+        t = utterances[-1].end + gap_s
+    return utterances
+
+
+def _digit_words(utterance: Utterance):
+    return [w for w in utterance.words if DIGITS.search(w.text)]
+
+
+def test_a_number_split_over_two_utterances():
+    call = _call(("SPEAKER_01", "my ID is 1734, 125"), ("SPEAKER_01", "and 7299, and last one, 178"))
+    assert [redact_utterance(u).redactions for u in call] == [(), ()]  # neither part is long enough alone
+    first, second = redact_utterances(call)
+    assert first.utterance.text == "my ID is [NUMBER]"
+    assert second.utterance.text == "and [NUMBER]"
+    for red, original in zip((first, second), call):
+        digits = _digit_words(original)
+        assert red.times == ((digits[0].start, digits[-1].end),)
+        assert not DIGITS.search(" ".join(w.text for w in red.utterance.words))
+
+
+def test_a_number_continued_by_the_other_party_and_interleaved():
+    customer = make_utterance("SPEAKER_01", "my ID is 1734, 12", 1.0)
+    # The agent reads part back while the customer goes on: the words overlap in time.
+    agent = make_utterance("SPEAKER_00", "1734, 12, okay", 3.0)
+    rest = make_utterance("SPEAKER_01", "56, 7299", 3.4, word_s=0.5)
+    reds = redact_utterances([customer, agent, rest])
+    assert [r.utterance.text for r in reds] == ["my ID is [NUMBER]", "[NUMBER], okay", "[NUMBER]"]
+    assert redact_utterances([customer])[0].redactions == ()
+
+
+def test_a_long_pause_ends_a_number_sequence():
+    parts = ("SPEAKER_01", "my ID is 1734, 125"), ("SPEAKER_01", "and 7299")
+    close = redact_utterances(_call(*parts, gap_s=1.0))
+    assert [r.utterance.text for r in close] == ["my ID is [NUMBER]", "and [NUMBER]"]
+    apart = redact_utterances(_call(*parts, gap_s=30.0))
+    assert [r.redactions for r in apart] == [(), ()]
+    near = redact_utterances(_call(*parts, gap_s=30.0), RedactionOptions(number_max_span_s=60))
+    assert all(r.redactions for r in near)
+
+
+def test_number_spans_are_stored_with_their_seconds():
+    call = _call(
+        ("SPEAKER_01", "my ID is 1734, 125"), ("SPEAKER_00", "okay"), ("SPEAKER_01", "7299, and last one, 178")
+    )
+    reds = redact_utterances(call)
+    conversation = ConversationResult(
+        utterances=tuple(r.utterance for r in reds), redacted=reds, stored_redacted=True,
+        sentiments=None, sentiment=None, quality=None, analysis=None, roles=(),
+    )
+    analysis = CallAnalysis(call_id="c1")
+    conversation.apply_to(analysis)
+    stored = json.loads(analysis.to_json())["redactions"]
+    assert [(r["type"], r["segment"]) for r in stored] == [("number_sequence", 0), ("number_sequence", 2)]
+    for row, original in zip(stored, (call[0], call[2])):
+        digits = _digit_words(original)
+        assert (row["start_s"], row["end_s"]) == (digits[0].start, digits[-1].end)
+        assert analysis.segments[row["segment"]].text[row["start"] : row["end"]] == "[NUMBER]"
+
+
+# --- spoken e-mail addresses ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my email is www .beniamineatgmail .com", "my email is [EMAIL]"),
+        ("beniamin eat gmail dot com", "[EMAIL]"),
+        ("it is john dot smith at gmail dot com, thanks", "it is [EMAIL], thanks"),
+        ("it's j o h n at gmail dot com", "it's [EMAIL]"),
+        ("mail john.smith@gmail.com now", "mail [EMAIL] now"),
+        ("send it to johnatyahoo.com please", "send it to [EMAIL] please"),
+        # Whisper base on espeak-ng speech of "my email is john dot smith at gmail dot com" and
+        # of "my email is beniamin at gmail dot com".
+        ("My email is John .Smith at email .com", "My email is [EMAIL]"),
+        ("My email is www .minitemail .com", "My email is [EMAIL]"),
+        ("my e-mail is sales at acme dot co dot uk", "my e-mail is [EMAIL]"),
+        ("제 이메일은 hong 골뱅이 naver 점 com 입니다", "제 이메일은 [EMAIL] 입니다"),
+    ],
+)
+def test_spoken_emails(text, expected):
+    redacted = redact_text(text)
+    assert redacted.text == expected
+    assert [r.type for r in redacted.redactions] == ["email"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "look at the dot com bubble",
+        "We looked at the .com bubble in 2001.",
+        "we looked at amazon dot com yesterday",
+        "meet me at noon, the office is at acme",
+        "I'll look at outlook later",
+        "I said. www is down",
+        "I'll email you, look at the dot com page",
+    ],
+)
+def test_sentences_with_at_and_dot_are_no_email(text):
+    assert redact_text(text).text == text
+
+
+def test_email_domains_are_a_setting():
+    text = "write to kimatexample"
+    assert redact_text(text).text == text
+    assert redact_text(text, RedactionOptions(email_domains=["example"])).text == "write to [EMAIL]"
+
+
+# --- real speech ---------------------------------------------------------------------------------
+
+def _audio(samples: np.ndarray) -> ProcessedAudio:
+    info = AudioInfo(len(samples) / 16000, 16000, 1, "pcm_f32le", "wav", "mono", 40.0, 0.9)
+    return ProcessedAudio(info=info, channels=(samples.astype(np.float32),))
+
+
+@pytest.mark.models
+def test_spoken_id_number_in_recognised_speech(transcriber):
+    from callytics_ray.alignment import align_words
+    from callytics_ray.types import SpeakerTurn
+
+    pause = np.zeros(8000, np.float32)
+    prefix = espeak("My customer ID is", speed_wpm=150)
+    number = espeak("1734, 1256, and 7299, and last one, 178.", speed_wpm=150)
+    samples = np.concatenate([pause, prefix, pause, number, pause])
+    prefix_end = (len(pause) + len(prefix)) / 16000
+    number_start, number_end = prefix_end + len(pause) / 16000, (2 * len(pause) + len(prefix) + len(number)) / 16000
+    transcript = transcriber.transcribe(_audio(samples))
+    utterances = align_words(transcript, [SpeakerTurn(0.0, len(samples) / 16000, "SPEAKER_01")])
+    reds = redact_utterances(utterances)
+    masked = " ".join(r.utterance.text for r in reds)
+    assert not DIGITS.search(masked), (transcript.text, masked)
+    spans = [(r.type, t) for red in reds for r, t in zip(red.redactions, red.times, strict=True)]
+    assert [kind for kind, _ in spans] == ["number_sequence"], (transcript.text, masked)
+    start_s, end_s = spans[0][1]
+    # Whisper's word times are good to about half a second.
+    assert prefix_end - 0.5 <= start_s <= number_start + 0.5, (start_s, transcript.words)
+    assert number_end - 1.2 <= end_s <= number_end + 0.5, (end_s, transcript.words)
+
+
+@pytest.mark.models
+def test_spoken_id_number_across_two_parties(transcriber, tmp_path: Path):
+    from callytics_ray.audio import load_audio
+
+    turns = [("customer", "My customer ID is 173, 412,"), ("agent", "173, 412, and then?"),
+             ("customer", "567, and last one, 29.")]
+    reference = build_dialogue(turns, tmp_path / "id.wav")
+    transcript = transcriber.transcribe(load_audio(tmp_path / "id.wav"))
+    # The reference turns stand in for diarization: each turn's words are one utterance.
+    utterances = []
+    for turn in reference:
+        words = tuple(w for w in transcript.words if turn.start - 0.3 <= (w.start + w.end) / 2 <= turn.end + 0.3)
+        utterances.append(Utterance(words[0].start, words[-1].end, turn.speaker, join_words(words), words))
+    assert all(DIGITS.search(u.text) for u in utterances), transcript.text
+    assert all(redact_utterance(u).redactions == () for u in utterances), "each part alone is too short"
+    previous_end = 0.0
+    for turn, red in zip(reference, redact_utterances(utterances), strict=True):
+        assert not DIGITS.search(red.utterance.text), (transcript.text, red.utterance.text)
+        assert [r.type for r in red.redactions] == ["number_sequence"]
+        (start_s, end_s), = red.times
+        # Whisper starts a word after a pause early (up to a second), so the span need only be
+        # centred in its turn and stay out of the turn before.
+        assert turn.start <= (start_s + end_s) / 2 <= turn.end, (turn, red.times, transcript.words)
+        assert previous_end - 0.6 <= start_s < end_s <= turn.end + 0.7, (turn, red.times, transcript.words)
+        previous_end = turn.end
