@@ -72,12 +72,13 @@ def build_nemo_config(
     return base
 
 
-def read_rttm(path: Path) -> list[SpeakerTurn]:
-    """Turns from an RTTM file (`SPEAKER file 1 start duration <NA> <NA> label ...`)."""
+def read_rttm(path: Path, file_id: str | None = None) -> list[SpeakerTurn]:
+    """Turns from an RTTM file (`SPEAKER file 1 start duration <NA> <NA> label ...`); with
+    `file_id`, only that recording's lines (one RTTM may describe several files)."""
     turns = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():  # labels may be UTF-8 (AMI's MÉO069)
         parts = line.split()
-        if len(parts) >= 8 and parts[0] == "SPEAKER":
+        if len(parts) >= 8 and parts[0] == "SPEAKER" and file_id in (None, parts[1]):
             start, duration = float(parts[3]), float(parts[4])
             turns.append(SpeakerTurn(round(start, 3), round(start + duration, 3), parts[7]))
     return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
