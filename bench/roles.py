@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from callytics_ray.roles import assign_roles, machine_speakers, role_evidence, speaker_cues
+from callytics_ray.roles import assign_roles, role_evidence
 from callytics_ray.settings import RoleOptions
 from callytics_ray.types import AudioInfo, SpeakerRole, Utterance
 
@@ -80,13 +80,14 @@ def load_dev_calls(path: Path = DEV_CALLS) -> list[DevCall]:
 
 
 WEIGHTS = ("phrase_weight", "first_speaker_weight", "question_weight", "talk_share_weight", "address_weight")
-L2 = 0.2  # Gaussian prior on each weight (sd 1.6): keeps near-separable dev calls from inflating them
+# L2 penalty = a Gaussian prior (sd 1.6) on each weight: keeps near-separable dev calls from
+# driving the weights, and with them the confidence, up without bound.
+L2 = 0.2
 
 
 def _design(call: DevCall, options: RoleOptions) -> tuple[np.ndarray, int]:
     """Cue matrix of the call's people (speakers x WEIGHTS) and the row of the true agent."""
-    evidence_people = [u for u in call.utterances if u.speaker not in machine_speakers(call.utterances, options)]
-    cues = speaker_cues(evidence_people, options)
+    cues = role_evidence(call.utterances, options).cues
     rows = [[c.phrases, c.first, c.questions, c.talk, c.address] for c in cues.values()]
     return np.array(rows, dtype=float), list(cues).index(_true_agent(call))
 
@@ -114,8 +115,8 @@ def score(call: DevCall, options: RoleOptions) -> Scored:
 
 
 def legacy_score(call: DevCall, options: RoleOptions) -> Scored:
-    """Roles and confidence as they were before calibration: the hand-set weights and
-    margin / (margin + 1)."""
+    """Roles and confidence as before calibration: the hand-set weights (no address cue) and
+    margin / (margin + 1), on today's phrase lists."""
     options = options.model_copy(update=dict(zip(WEIGHTS, LEGACY_WEIGHTS)))
     roles = assign_roles(call.utterances, _MONO, options)
     evidence = role_evidence(call.utterances, options)
@@ -197,7 +198,7 @@ def report(calls: list[DevCall], options: RoleOptions) -> str:
         "| --- | --- | --- | --- | --- | --- |",
         *_measures("dev, leave-one-call-out", loo),
         *_measures("test (held out, dev weights)", held_out),
-        *_measures("dev + test, before calibration (hand weights, margin/(margin+1))", legacy),
+        *_measures("dev + test, before calibration (hand weights, margin/(margin+1), today's phrases)", legacy),
     ]
     right = sum(r.correct for r in loo + held_out) / len(loo + held_out)
     lines += [

@@ -30,12 +30,14 @@ class RoleEvidence:
     """What the mono-call cues say, before calibration.
 
     Attributes:
-        scores: agent score per person (recorded prompts excluded), in order of first speech.
+        cues: the cues of every person (recorded prompts excluded), in order of first speech.
+        scores: their agent scores (the weighted cues).
         machines: speakers who only play recorded prompts (an IVR before the transfer).
         lone_baseline: what a lone speaker scores without any cue (speaking first and all the
             talk); a lone person's margin is measured from it.
     """
 
+    cues: dict[str, Cues]
     scores: dict[str, float]
     machines: tuple[str, ...]
     lone_baseline: float
@@ -169,17 +171,13 @@ def speaker_cues(utterances: Sequence[Utterance], options: RoleOptions) -> dict[
     }
 
 
-def agent_scores(utterances: Sequence[Utterance], options: RoleOptions) -> dict[str, float]:
-    """A score per speaker; higher means more agent-like (the weighted `Cues`)."""
-    return {s: c.score(options) for s, c in speaker_cues(utterances, options).items()}
-
-
 def role_evidence(utterances: Sequence[Utterance], options: RoleOptions) -> RoleEvidence:
     """The cues of a mono call: recorded prompts set aside, the people scored among themselves."""
     machines = machine_speakers(utterances, options)
-    people = [u for u in utterances if u.speaker not in machines]
+    cues = speaker_cues([u for u in utterances if u.speaker not in machines], options)
     return RoleEvidence(
-        scores=agent_scores(people, options),
+        cues=cues,
+        scores={s: c.score(options) for s, c in cues.items()},
         machines=machines,
         lone_baseline=options.first_speaker_weight + options.talk_share_weight,
     )
