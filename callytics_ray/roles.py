@@ -1,11 +1,12 @@
-"""Which speaker is the agent: phrase cues (English and Korean), who speaks first, questions and
-talk share on mono calls; the channel layout on dual-channel calls; a request can override.
+"""Which speaker is the agent: phrase cues (English and Korean), who speaks first, questions,
+talk share and how each addresses the other ("your" against "my") on mono calls; the channel
+layout on dual-channel calls; a request can override.
 
 On mono calls the cues give every speaker an agent score in log-odds; the confidence is a
-calibrated probability that the agent/customer assignment is right: the softmax of the speakers'
-scores, with the cue weights (`RoleOptions.*_weight`) fitted on labelled dev calls
-(bench/roles.py, bench/data/role_dev_calls.json). With an LLM endpoint, the LLM's own judgement of who the agent
-is joins that probability in log-odds (`revise_roles`).
+calibrated probability that the agent/customer assignment is right: the softmax of the
+speakers' scores, with the cue weights (`RoleOptions.*_weight`) fitted on labelled dev calls
+(bench/roles.py, bench/data/role_dev_calls.json). With an LLM endpoint, the LLM's own judgement
+of who the agent is joins that probability in log-odds (`revise_roles`).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def _mono_roles(utterances: Sequence[Utterance], options: RoleOptions) -> dict[s
     talk = _talk_times(utterances)
     probabilities = evidence.agent_probabilities()
     roles: dict[str, tuple[str, float]] = {}
-    for machine in evidence.machines:
+    for machine in evidence.machines:  # too few IVR calls in the dev set to calibrate this one
         roles[machine] = ("other", 1.0 - options.min_confidence)
     ranked = evidence.ranked
     if len(ranked) == 1:

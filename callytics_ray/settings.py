@@ -364,7 +364,8 @@ class RoleOptions(_Section):
     """
 
     agent_channel: int = Field(0, ge=0, le=1)
-    # Words both parties say as often ("안녕하세요", "감사합니다", "thank you", "refund") are no cue: left out.
+    # Words both parties say as often ("안녕하세요", "감사합니다", "thank you", "refund") are no
+    # cue: left out.
     agent_phrases: list[str] = [
         "thank you for calling", "thanks for calling", "how can i help", "how may i help",
         "how can i assist", "my name is", "speaking", "is there anything else", "have a nice day",
@@ -374,28 +375,29 @@ class RoleOptions(_Section):
         "returning your call", "i'm calling from", "help desk", "what's your", "may i have your",
         "could you give me", "thanks for holding", "thank you for holding", "i've booked",
         "i've updated", "i've added", "i've cancelled", "i've logged", "i've opened", "i've raised",
-        "i've issued", "you'll get a", "you will receive", "calling on behalf of", "thank you for your time",
-        "put you through", "transfer you",
-        "고객님", "상담원", "무엇을 도와드릴까요", "도와드릴까요", "확인해 드리겠습니다", "잠시만 기다려",
-        "좋은 하루 되세요", "전화 주셔서", "말씀해 주세요", "말씀하세요", "완료되었습니다", "해 드리겠습니다",
-        "드릴게요", "연락드렸습니다", "오래 기다리셨습니다", "안내해 드리",
+        "i've issued", "you'll get a", "you will receive", "calling on behalf of",
+        "thank you for your time", "put you through", "transfer you", "고객님", "상담원",
+        "무엇을 도와드릴까요", "도와드릴까요", "확인해 드리겠습니다", "잠시만 기다려",
+        "좋은 하루 되세요", "전화 주셔서", "말씀해 주세요", "말씀하세요", "완료되었습니다",
+        "해 드리겠습니다", "드릴게요", "연락드렸습니다", "오래 기다리셨습니다", "안내해 드리",
     ]
     customer_phrases: list[str] = [
         "i was charged", "my account", "my card", "my order", "i want to", "i would like to",
         "i'd like to", "i need to", "i have a problem", "i have a question", "i am calling about",
         "i'm calling about", "upset", "want a refund", "cancel my", "it doesn't work", "i can't",
         "isn't working", "not working", "stopped working", "never came", "never arrived",
-        "still hasn't", "for calling back", "sorry to bother", "i just wanted",
-        "제 계좌", "제 카드", "환불 받고 싶", "환불해 주세요", "해지하고 싶", "문의드", "왜 이렇게", "안 돼", "안 와요", "수고하세요",
-        "다름이 아니라", "하려고요", "싶어요",
+        "still hasn't", "for calling back", "sorry to bother", "i just wanted", "제 계좌", "제 카드",
+        "환불 받고 싶", "환불해 주세요", "해지하고 싶", "문의드", "왜 이렇게", "안 돼", "안 와요",
+        "수고하세요", "다름이 아니라", "하려고요", "싶어요",
     ]
     company_names: list[str] = []
     ivr_phrases: list[str] = [
         "press one", "press two", "press 1", "press 2", "press zero", "this call may be recorded",
         "may be monitored or recorded", "your call is important", "please hold while",
         "please stay on the line", "next available", "higher than normal call volume", "recorded for",
-        "for quality", "please hold", "will be answered",
-        "녹음됩니다", "녹음되고 있습니다", "눌러 주세요", "눌러주세요", "상담원에게 연결", "통화량이 많아", "연결이 지연", "기다려 주십시오",
+        "for quality", "please hold", "will be answered", "녹음됩니다", "녹음되고 있습니다",
+        "눌러 주세요", "눌러주세요", "상담원에게 연결", "통화량이 많아", "연결이 지연",
+        "기다려 주십시오",
     ]
     addressee_pattern: str = r"\b(your|yours)\b|고객님|(?<!주)세요|셨|시겠|십니까|으시|하시|되시"
     self_pattern: str = r"\b(my|mine)\b|제가|저는|제 |내가|저도"

@@ -120,7 +120,8 @@ def test_without_cues_only_who_opened_counts():
 
 def test_confidence_is_near_half_when_cues_contradict():
     # The opener asks, the other names the department: the cues nearly cancel.
-    assert abs(_confidence([("A", "Hello?"), ("B", "Hello, customer service."), ("A", "Hi."), ("B", "Yes.")]) - 0.5) < 0.15
+    lines = [("A", "Hello?"), ("B", "Hello, customer service."), ("A", "Hi."), ("B", "Yes.")]
+    assert abs(_confidence(lines) - 0.5) < 0.15
 
 
 def test_an_ivr_prompt_is_other_and_not_the_agent():
@@ -137,8 +138,8 @@ def test_an_ivr_prompt_is_other_and_not_the_agent():
 def test_a_lone_speaker_is_agent_only_when_they_sound_like_one():
     agent = _confidence([("A", "Thank you for calling Acme, how can I help you?")])
     assert agent > 0.8
-    lone_customer = assign_roles(_utts([("A", "Hi, my card was charged twice and I want a refund.")]), _info("mono"), RoleOptions())
-    assert _roles(lone_customer) == {"A": "customer"}
+    lone_customer = _utts([("A", "Hi, my card was charged twice and I want a refund.")])
+    assert _roles(assign_roles(lone_customer, _info("mono"), RoleOptions())) == {"A": "customer"}
 
 
 # The LLM's judgement joins the offline evidence in log-odds (revise_roles).

@@ -64,10 +64,8 @@ class ReplayedCall:
         return tuple(utterances)
 
     async def classify_sentiment(self, texts):
-        return tuple(
-            Sentiment("negative", -0.7, (0.8, 0.2, 0.0)) if "charged" in t else Sentiment("neutral", 0.0, (0.0, 1.0, 0.0))
-            for t in texts
-        )
+        negative, neutral = Sentiment("negative", -0.7, (0.8, 0.2, 0.0)), Sentiment("neutral", 0.0, (0.0, 1.0, 0.0))
+        return tuple(negative if "charged" in t else neutral for t in texts)
 
     async def analyze_conversation(self, utterances, roles, sentiments, quality):
         return await asyncio.to_thread(self.analyzer.analyze, utterances, roles, sentiments, quality, options=FAST)
@@ -79,7 +77,8 @@ class ReplayedCall:
 @pytest.fixture()
 def llm(llm_server):
     llm_server.agent_pattern = r"globex, good morning"  # a model that knows a company greeting
-    return CallAnalyzer(offline=OfflineAnalyzer(), llm=LLMAnalyzer(base_url=llm_server.base_url, api_key="k", model="m"))
+    client = LLMAnalyzer(base_url=llm_server.base_url, api_key="k", model="m")
+    return CallAnalyzer(offline=OfflineAnalyzer(), llm=client)
 
 
 def _run(backend: ReplayedCall, **request) -> object:
