@@ -1,15 +1,87 @@
-"""Which speaker is the agent: phrase cues (English and Korean), who speaks first, questions and
-talk share on mono calls; the channel layout on dual-channel calls; a request can override."""
+"""Which speaker is the agent: phrase cues (English and Korean), who speaks first, questions,
+talk share and how each addresses the other ("your" against "my") on mono calls; the channel
+layout on dual-channel calls; a request can override.
+
+On mono calls the cues give every speaker an agent score in log-odds; the confidence is a
+calibrated probability that the agent/customer assignment is right: the softmax of the
+speakers' scores, with the cue weights (`RoleOptions.*_weight`) fitted on labelled dev calls
+(bench/roles.py, bench/data/role_dev_calls.json). With an LLM endpoint, the LLM's own judgement
+of who the agent is joins that probability in log-odds (`revise_roles`).
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from callytics_ray.errors import ConfigError
 from callytics_ray.settings import RoleOptions
 from callytics_ray.types import AudioInfo, SpeakerRole, Transcript, Utterance
 
+logger = logging.getLogger(__name__)
+
 ROLES = ("agent", "customer", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class RoleEvidence:
+    """What the mono-call cues say, before calibration.
+
+    Attributes:
+        cues: the cues of every person (recorded prompts excluded), in order of first speech.
+        scores: their agent scores (the weighted cues).
+        machines: speakers who only play recorded prompts (an IVR before the transfer).
+        lone_baseline: what a lone speaker scores without any cue (speaking first and all the
+            talk); a lone person's margin is measured from it.
+    """
+
+    cues: dict[str, Cues]
+    scores: dict[str, float]
+    machines: tuple[str, ...]
+    lone_baseline: float
+
+    @property
+    def ranked(self) -> list[str]:
+        return sorted(self.scores, key=lambda s: self.scores[s], reverse=True)
+
+    def agent_probabilities(self) -> dict[str, float]:
+        """P(speaker is the agent) for every person: the softmax of the scores (for two people
+        the logistic of the score margin). A lone person: the logistic of score - lone_baseline,
+        i.e. their agent-like words against none."""
+        if len(self.scores) == 1:
+            [(speaker, score)] = self.scores.items()
+            return {speaker: _sigmoid(score - self.lone_baseline)}
+        top = max(self.scores.values(), default=0.0)
+        weights = {s: math.exp(v - top) for s, v in self.scores.items()}
+        total = sum(weights.values())
+        return {s: w / total for s, w in weights.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RoleJudgement:
+    """An LLM's answer to "which speaker label is the agent".
+
+    Attributes:
+        agent: the speaker label it names.
+        confidence: its stated probability that `agent` is right (uncalibrated).
+        reason: its one-line why (who greets, who states the problem); logged, not scored.
+    """
+
+    agent: str
+    confidence: float
+    reason: str = ""
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _logit(p: float) -> float:
+    p = min(1.0 - 1e-6, max(1e-6, p))
+    return math.log(p / (1.0 - p))
 
 
 def _talk_times(utterances: Sequence[Utterance]) -> dict[str, float]:
@@ -19,34 +91,120 @@ def _talk_times(utterances: Sequence[Utterance]) -> dict[str, float]:
     return times
 
 
-def agent_scores(utterances: Sequence[Utterance], options: RoleOptions) -> dict[str, float]:
-    """A score per speaker; higher means more agent-like.
+def _hits(text: str, phrases: Sequence[str]) -> int:
+    return sum(p in text for p in phrases)
 
-    Cues: agent phrases minus customer phrases (per utterance, so a long monologue does not
-    outvote a greeting), opening the call, asking a larger share of questions, and talking more
-    (agents explain; weak, so it only breaks ties).
+
+def machine_speakers(utterances: Sequence[Utterance], options: RoleOptions) -> tuple[str, ...]:
+    """Speakers at least half of whose utterances are recorded prompts ("press one", "this call may
+    be recorded"): an IVR that diarization gave its own label. Only with two more speakers
+    left, so a call always keeps an agent and a customer (a prompt merged into a person's label
+    stays theirs)."""
+    speakers = list(dict.fromkeys(u.speaker for u in utterances))
+    if len(speakers) < 3:
+        return ()
+    phrases = [p.lower() for p in options.ivr_phrases]
+    prompts = dict.fromkeys(speakers, 0)
+    counts = dict.fromkeys(speakers, 0)
+    for u in utterances:
+        counts[u.speaker] += 1
+        prompts[u.speaker] += _hits(u.text.lower(), phrases) > 0
+    machines = tuple(s for s in speakers if prompts[s] * 2 >= counts[s] and prompts[s] > 0)
+    return machines if len(speakers) - len(machines) >= 2 else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """One speaker's agent cues on a mono call (`RoleOptions` weighs them into a score).
+
+    Attributes:
+        phrases: per utterance, agent phrases minus customer phrases (capped at +/-2, so a
+            long monologue does not outvote a greeting), summed.
+        first: 1 for the speaker who opens the call.
+        questions: share of their sentences that are questions.
+        talk: share of the talk time (agents explain).
+        address: (words addressing the other party - words about oneself) / (both + 1), in
+            (-1, 1): "your account" against "my card".
     """
+
+    phrases: float = 0.0
+    first: float = 0.0
+    questions: float = 0.0
+    talk: float = 0.0
+    address: float = 0.0
+
+    def score(self, options: RoleOptions) -> float:
+        return (
+            options.phrase_weight * self.phrases + options.first_speaker_weight * self.first
+            + options.question_weight * self.questions + options.talk_share_weight * self.talk
+            + options.address_weight * self.address
+        )
+
+
+def speaker_cues(utterances: Sequence[Utterance], options: RoleOptions) -> dict[str, Cues]:
+    """The cues of every speaker, in order of first speech."""
     speakers = list(dict.fromkeys(u.speaker for u in utterances))
     talk = _talk_times(utterances)
     total_talk = sum(talk.values()) or 1.0
     agent_phrases = [p.lower() for p in options.agent_phrases + options.company_names]
     customer_phrases = [p.lower() for p in options.customer_phrases]
-    scores = dict.fromkeys(speakers, 0.0)
+    addressee, own = re.compile(options.addressee_pattern), re.compile(options.self_pattern)
+    phrases = dict.fromkeys(speakers, 0)
     questions = dict.fromkeys(speakers, 0)
     sentences = dict.fromkeys(speakers, 0)
+    address = {s: [0, 0] for s in speakers}
     for utterance in utterances:
         text = utterance.text.lower()
-        hits = sum(p in text for p in agent_phrases) - sum(p in text for p in customer_phrases)
-        scores[utterance.speaker] += options.phrase_weight * max(-2, min(2, hits))
+        hits = _hits(text, agent_phrases) - _hits(text, customer_phrases)
+        phrases[utterance.speaker] += max(-2, min(2, hits))
         marks = text.count("?") + text.count("？") + text.count("까요") + text.count("나요")
         questions[utterance.speaker] += marks
         sentences[utterance.speaker] += max(1, sum(text.count(c) for c in ".?!。？！"))
-    if speakers:
-        scores[speakers[0]] += options.first_speaker_weight
-    for speaker in speakers:
-        scores[speaker] += options.question_weight * questions[speaker] / max(1, sentences[speaker])
-        scores[speaker] += options.talk_share_weight * talk.get(speaker, 0.0) / total_talk
-    return scores
+        address[utterance.speaker][0] += len(addressee.findall(text))
+        address[utterance.speaker][1] += len(own.findall(text))
+    return {
+        s: Cues(
+            phrases=phrases[s], first=float(i == 0), questions=min(1.0, questions[s] / max(1, sentences[s])),
+            talk=talk.get(s, 0.0) / total_talk,
+            address=(address[s][0] - address[s][1]) / (address[s][0] + address[s][1] + 1),
+        )
+        for i, s in enumerate(speakers)
+    }
+
+
+def role_evidence(utterances: Sequence[Utterance], options: RoleOptions) -> RoleEvidence:
+    """The cues of a mono call: recorded prompts set aside, the people scored among themselves."""
+    machines = machine_speakers(utterances, options)
+    cues = speaker_cues([u for u in utterances if u.speaker not in machines], options)
+    return RoleEvidence(
+        cues=cues,
+        scores={s: c.score(options) for s, c in cues.items()},
+        machines=machines,
+        lone_baseline=options.first_speaker_weight + options.talk_share_weight,
+    )
+
+
+def _mono_roles(utterances: Sequence[Utterance], options: RoleOptions) -> dict[str, tuple[str, float]]:
+    evidence = role_evidence(utterances, options)
+    talk = _talk_times(utterances)
+    probabilities = evidence.agent_probabilities()
+    roles: dict[str, tuple[str, float]] = {}
+    for machine in evidence.machines:  # too few IVR calls in the dev set to calibrate this one
+        roles[machine] = ("other", 1.0 - options.min_confidence)
+    ranked = evidence.ranked
+    if len(ranked) == 1:
+        # One voice (a voicemail, a one-sided recording): agent only when it sounds like one.
+        p = probabilities[ranked[0]]
+        roles[ranked[0]] = ("agent", p) if p >= 0.5 else ("customer", 1.0 - p)
+        return roles
+    confidence = probabilities[ranked[0]]
+    roles[ranked[0]] = ("agent", confidence)
+    customer = max(ranked[1:], key=lambda s: talk.get(s, 0.0))
+    roles[customer] = ("customer", confidence)
+    for speaker in ranked[1:]:
+        if speaker != customer:
+            roles[speaker] = ("other", min(confidence, 1.0 - options.min_confidence))
+    return roles
 
 
 def assign_roles(
@@ -58,10 +216,16 @@ def assign_roles(
 ) -> tuple[SpeakerRole, ...]:
     """Map every speaker to agent, customer or other, with a confidence in [0, 1].
 
+    Mono calls: the confidence is the calibrated probability that the speaker's role is right
+    (about 0.5 when the cues are absent or contradict each other). Dual-channel calls: roles
+    follow the channel mapping, `agent_channel` of the request, else `options.agent_channel`
+    (default 0); the confidence is 1.0 because the mapping is configuration, not a guess from
+    speech (a wrongly wired recorder is a configuration error the roles cannot see).
+
     Args:
         utterances: aligned utterances (speaker labels from diarization).
         info: the call's audio facts; `layout == "dual"` maps channels to roles.
-        options: phrase lists, weights, default agent channel.
+        options: phrase lists, cue weights (the calibration), default agent channel.
         override: per-request speaker -> role; those speakers get confidence 1.
         agent_channel: per-request agent channel of a dual-channel call (wins over options).
 
@@ -80,23 +244,54 @@ def assign_roles(
             is_agent = speaker == f"CHANNEL_{channel}"
             roles[speaker] = ("agent" if is_agent else "customer", 1.0)
     elif speakers:
-        scores = agent_scores(utterances, options)
-        ranked = sorted(speakers, key=lambda s: scores[s], reverse=True)
-        margin = scores[ranked[0]] - (scores[ranked[1]] if len(ranked) > 1 else 0.0)
-        confidence = round(min(1.0, max(0.0, margin) / (abs(margin) + 1.0) + 0.5 * (len(ranked) == 1)), 3)
-        roles[ranked[0]] = ("agent", confidence)
-        if len(ranked) > 1:
-            customer = max(ranked[1:], key=lambda s: talk.get(s, 0.0))
-            roles[customer] = ("customer", confidence)
-            for speaker in ranked[1:]:
-                if speaker != customer:
-                    roles[speaker] = ("other", min(confidence, 1.0 - options.min_confidence))
+        roles = _mono_roles(utterances, options)
     for speaker, role in override.items():
         roles[speaker] = (role, 1.0)
     return tuple(
-        SpeakerRole(speaker, roles[speaker][0], roles[speaker][1], round(talk.get(speaker, 0.0), 3))
+        SpeakerRole(speaker, roles[speaker][0], round(roles[speaker][1], 3), round(talk.get(speaker, 0.0), 3))
         for speaker in list(dict.fromkeys(speakers + list(override)))
         if speaker in roles
+    )
+
+
+def revise_roles(
+    roles: Sequence[SpeakerRole],
+    judgement: RoleJudgement | None,
+    info: AudioInfo | None,
+    options: RoleOptions,
+    override: Mapping[str, str] | None = None,
+) -> tuple[SpeakerRole, ...]:
+    """Join an LLM's judgement of who the agent is with the offline roles of a mono call.
+
+    Log-odds that the offline agent A (not the customer C) is the agent: logit(p_offline)
+    +/- llm_weight * logit(q), with q the LLM's confidence capped at `llm_max_confidence`
+    (+ when it names A, - when it names C). Below 0 agent and customer swap. The LLM sees the
+    transcript without our roles, so its answer is independent evidence; the cap keeps one
+    answer from overturning clear offline evidence. Unchanged when the request named roles,
+    on dual-channel calls (the channel mapping is configuration), without a judgement, or
+    when the LLM names a speaker that is neither the agent nor the customer.
+    """
+    roles = tuple(roles)
+    if judgement is None or override or (info is not None and info.layout == "dual"):
+        return roles
+    agent = next((r for r in roles if r.role == "agent"), None)
+    customer = next((r for r in roles if r.role == "customer"), None)
+    if agent is None or customer is None or judgement.agent not in (agent.speaker, customer.speaker):
+        logger.info("LLM names %r as the agent, not one of the two parties: roles unchanged", judgement.agent)
+        return roles
+    q = min(options.llm_max_confidence, max(0.5, judgement.confidence))
+    sign = 1.0 if judgement.agent == agent.speaker else -1.0
+    log_odds = _logit(agent.confidence) + sign * options.llm_weight * _logit(q)
+    p = _sigmoid(log_odds)
+    swap = p < 0.5
+    confidence = round(1.0 - p if swap else p, 3)
+    if swap:
+        logger.info("LLM judgement moves the agent role from %s to %s (%.3f): %s",
+                    agent.speaker, customer.speaker, confidence, judgement.reason)
+    new_role = {agent.speaker: "customer" if swap else "agent", customer.speaker: "agent" if swap else "customer"}
+    return tuple(
+        SpeakerRole(r.speaker, new_role[r.speaker], confidence, r.talk_time_s) if r.speaker in new_role else r
+        for r in roles
     )
 
 

@@ -364,33 +364,74 @@ class RoleOptions(_Section):
         agent_phrases / customer_phrases: lower-case phrases (English and Korean) typical of each
             role; matched as substrings of the lower-cased text.
         company_names: the company's own names; saying one counts as an agent phrase.
-        phrase_weight / first_speaker_weight / question_weight / talk_share_weight: how much each
-            cue moves the agent score of a speaker.
-        min_confidence: below this the better-scoring speaker is still the agent, but extra
-            speakers beyond agent and customer get "other".
+        ivr_phrases: lower-case phrases of recorded prompts; on a call with three or more
+            speakers, one at least half of whose utterances hold one is an IVR ("other") and
+            left out of the agent/customer choice.
+        addressee_pattern / self_pattern: regular expressions (on lower-cased text) for words
+            that address the other party ("your", Korean subject honorifics "-세요/-셨/-시겠",
+            "고객님") and words about oneself ("my", "제가"); agents talk about the customer's
+            things, customers about their own.
+        phrase_weight / first_speaker_weight / question_weight / talk_share_weight /
+            address_weight: how much each cue (roles.Cues) moves a speaker's agent score. The
+            score is in log-odds: on a mono call P(agent) is the softmax of the speakers' scores
+            (for two: the logistic of the score margin), so the weights are the calibration.
+            Fitted by L2-regularised maximum likelihood on labelled dev calls:
+            `python -m bench.roles` (bench/RESULTS.md); refit when the phrase lists change.
+        min_confidence: extra speakers beyond agent and customer ("other") get at most
+            1 - min_confidence.
+        llm_weight: how much the LLM's role judgement counts against the offline probability
+            (a factor on its log-odds; 0 ignores it). 1 takes its stated confidence at face
+            value: it could not be calibrated without a real model at hand.
+        llm_max_confidence: the LLM's stated confidence is capped here, so one answer cannot
+            overturn offline evidence surer than this.
     """
 
     agent_channel: int = Field(0, ge=0, le=1)
+    # Words both parties say as often ("안녕하세요", "감사합니다", "thank you", "refund") are no
+    # cue: left out.
     agent_phrases: list[str] = [
         "thank you for calling", "thanks for calling", "how can i help", "how may i help",
         "how can i assist", "my name is", "speaking", "is there anything else", "have a nice day",
         "have a great day", "i can help you", "let me check", "i apologize", "sorry to hear",
         "can i have your", "could you confirm", "for verification", "customer service",
-        "안녕하세요", "고객님", "상담원", "무엇을 도와드릴까요", "도와드릴까요", "감사합니다",
-        "확인해 드리겠습니다", "잠시만 기다려", "좋은 하루 되세요", "전화 주셔서",
+        "you're through to", "you're speaking with", "you've reached", "am i speaking with",
+        "returning your call", "i'm calling from", "help desk", "what's your", "may i have your",
+        "could you give me", "thanks for holding", "thank you for holding", "i've booked",
+        "i've updated", "i've added", "i've cancelled", "i've logged", "i've opened", "i've raised",
+        "i've issued", "you'll get a", "you will receive", "calling on behalf of",
+        "thank you for your time", "put you through", "transfer you", "고객님", "상담원",
+        "무엇을 도와드릴까요", "도와드릴까요", "확인해 드리겠습니다", "잠시만 기다려",
+        "좋은 하루 되세요", "전화 주셔서", "말씀해 주세요", "말씀하세요", "완료되었습니다",
+        "해 드리겠습니다", "드릴게요", "연락드렸습니다", "오래 기다리셨습니다", "안내해 드리",
     ]
     customer_phrases: list[str] = [
         "i was charged", "my account", "my card", "my order", "i want to", "i would like to",
-        "i need to", "i have a problem", "i am calling about", "i'm calling about", "upset",
-        "refund", "cancel my", "it doesn't work", "i can't",
-        "제 계좌", "제 카드", "환불", "해지하고 싶", "문의드", "왜 이렇게", "안 돼요",
+        "i'd like to", "i need to", "i have a problem", "i have a question", "i am calling about",
+        "i'm calling about", "upset", "want a refund", "cancel my", "it doesn't work", "i can't",
+        "isn't working", "not working", "stopped working", "never came", "never arrived",
+        "still hasn't", "for calling back", "sorry to bother", "i just wanted", "제 계좌", "제 카드",
+        "환불 받고 싶", "환불해 주세요", "해지하고 싶", "문의드", "왜 이렇게", "안 돼", "안 와요",
+        "수고하세요", "다름이 아니라", "하려고요", "싶어요",
     ]
     company_names: list[str] = []
-    phrase_weight: float = Field(1.0, ge=0.0)
-    first_speaker_weight: float = Field(0.5, ge=0.0)
-    question_weight: float = Field(0.5, ge=0.0)
-    talk_share_weight: float = Field(0.25, ge=0.0)
+    ivr_phrases: list[str] = [
+        "press one", "press two", "press 1", "press 2", "press zero", "this call may be recorded",
+        "may be monitored or recorded", "your call is important", "please hold while",
+        "please stay on the line", "next available", "higher than normal call volume", "recorded for",
+        "for quality", "please hold", "will be answered", "녹음됩니다", "녹음되고 있습니다",
+        "눌러 주세요", "눌러주세요", "상담원에게 연결", "통화량이 많아", "연결이 지연",
+        "기다려 주십시오",
+    ]
+    addressee_pattern: str = r"\b(your|yours)\b|고객님|(?<!주)세요|셨|시겠|십니까|으시|하시|되시"
+    self_pattern: str = r"\b(my|mine)\b|제가|저는|제 |내가|저도"
+    phrase_weight: float = Field(1.82, ge=0.0)
+    first_speaker_weight: float = Field(0.99, ge=0.0)
+    question_weight: float = Field(0.75, ge=0.0)
+    talk_share_weight: float = Field(0.71, ge=0.0)
+    address_weight: float = Field(1.97, ge=0.0)
     min_confidence: float = Field(0.2, ge=0.0, le=1.0)
+    llm_weight: float = Field(1.0, ge=0.0)
+    llm_max_confidence: float = Field(0.9, ge=0.5, lt=1.0)
 
 
 class AsrVariant(_Section):

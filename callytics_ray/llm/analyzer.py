@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from callytics_ray.errors import LLMError
 from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
 from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
+from callytics_ray.roles import RoleJudgement
 from callytics_ray.sentiment.classifier import torch_device
 from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.settings import LLMOptions, Settings
@@ -22,10 +23,23 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AnalysisOutcome:
-    """The analysis and, when the LLM failed and the offline analyzer stood in, why it failed."""
+    """The analysis and, when the LLM failed and the offline analyzer stood in, why it failed.
+
+    Attributes:
+        role_judgement: the LLM's judgement of which speaker is the agent (None from the offline
+            analyzer); the pipeline joins it with the offline roles (roles.revise_roles).
+    """
 
     result: AnalysisResult
     llm_error: str | None = None
+    role_judgement: RoleJudgement | None = None
+
+    def with_roles(self, roles: Sequence[SpeakerRole]) -> AnalysisOutcome:
+        """This outcome with every role confirmation's `agrees` checked against `roles` (when
+        the roles changed after the analysis ran)."""
+        role_of = {r.speaker: r.role for r in roles}
+        confirmations = [c.model_copy(update={"agrees": role_of.get(c.speaker) == c.role}) for c in self.result.roles]
+        return replace(self, result=self.result.model_copy(update={"roles": confirmations}))
 
 
 class CallAnalyzer:
@@ -73,7 +87,8 @@ class CallAnalyzer:
         if self._llm is None:
             return AnalysisOutcome(self._offline.analyze(utterances, roles, sentiments, quality))
         try:
-            return AnalysisOutcome(self._llm.analyze(utterances, roles, options=options))
+            answer = self._llm.analyze(utterances, roles, options=options)
+            return AnalysisOutcome(answer.result, role_judgement=answer.agent)
         except LLMError as err:
             if not options.fallback_offline:
                 raise

@@ -18,6 +18,7 @@ from callytics_ray.llm.schema import LLMAnalysis, analysis_json_schema
 from callytics_ray.llm.tokens import estimate_message_tokens, estimate_tokens
 from callytics_ray.redaction import redact_text
 from callytics_ray.result import AnalysisResult, ConflictResult, RoleConfirmationResult, TokenUsageResult
+from callytics_ray.roles import RoleJudgement
 from callytics_ray.settings import LLMOptions, RedactionOptions, Settings
 from callytics_ray.types import SpeakerRole, Utterance
 
@@ -37,12 +38,22 @@ class _Usage:
     failures: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class LLMAnswer:
+    """One LLM analysis: the contract result and the LLM's judgement of which speaker is the
+    agent (asked in the same request: the transcript is sent once)."""
+
+    result: AnalysisResult
+    agent: RoleJudgement
+
+
 class LLMAnalyzer:
     """Summary, topics, reason, outcome, satisfaction, conflict, action items and roles from an LLM.
 
     Example:
         >>> analyzer = LLMAnalyzer(base_url="http://localhost:11434/v1", api_key="x", model="qwen2.5:7b")
-        >>> analyzer.analyze(utterances, roles, options=LLMOptions()).summary
+        >>> answer = analyzer.analyze(utterances, roles, options=LLMOptions())
+        >>> answer.result.summary, answer.agent.agent
 
     Raises (from analyze):
         LLMError: the endpoint kept failing or kept answering outside the schema; the message
@@ -73,7 +84,7 @@ class LLMAnalyzer:
 
     def analyze(
         self, utterances: Sequence[Utterance], roles: Sequence[SpeakerRole], *, options: LLMOptions
-    ) -> AnalysisResult:
+    ) -> LLMAnswer:
         """Analyse one call; long calls are analysed in chunks and the chunk analyses merged."""
         # Roles are not shown to the model: it names them itself and we compare (role confirmation).
         lines = transcript_lines(utterances)
@@ -92,7 +103,8 @@ class LLMAnalyzer:
                 for i, c in enumerate(chunks)
             ]
             analysis = self._merge(partials, options, usage, budget)
-        return self._result(analysis, roles, len(chunks), usage)
+        agent = RoleJudgement(analysis.agent.speaker, analysis.agent.confidence, analysis.agent.reason)
+        return LLMAnswer(self._result(analysis, roles, len(chunks), usage), agent)
 
     def _transcript_budget(self, options: LLMOptions) -> int:
         framing = estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(json.dumps(analysis_json_schema())) + 64

@@ -12,14 +12,17 @@ SYSTEM_PROMPT = (
     "You are a quality-assurance analyst for a call centre. You read a transcript of one phone call "
     "between an agent and a customer and answer with one JSON object that follows the given schema. "
     "Base every field on the transcript only. Masks such as [CARD] or [PHONE] stand for personal data "
-    "that was removed; never guess it. Write in English even when the call is in another language."
+    "that was removed; never guess it. Write in English even when the call is in another language. "
+    "Speaker labels come from automatic speaker separation and carry no role: decide which label is "
+    "the agent from what is said (who greets or names the company and offers help, who states the "
+    "problem) and say how sure you are."
 )
 
 MERGE_PROMPT = (
     "The call was too long for one request, so it was analysed in consecutive parts. Below are the "
     "analyses of the parts, in order. Combine them into one analysis of the whole call: one summary, "
-    "the main topics, the reason from the start, the outcome and resolution from the end, and all "
-    "action items and conflict evidence."
+    "the main topics, the reason and the agent from the start, the outcome and resolution from the "
+    "end, and all action items and conflict evidence."
 )
 
 

@@ -23,6 +23,15 @@ class LLMRole(_Strict):
     role: Literal["agent", "customer", "other"]
 
 
+class LLMAgent(_Strict):
+    """Which speaker label is the agent: the LLM's own judgement, joined with the offline role
+    evidence (callytics_ray.roles.revise_roles), never copied over it."""
+
+    speaker: str = Field(description="the speaker label of the agent, exactly as in the transcript")
+    reason: str = Field(description="one short sentence: who greets or names the company, who states the problem")
+    confidence: float = Field(ge=0.0, le=1.0, description="probability, 0.5 to 1, that this speaker is the agent")
+
+
 class LLMAnalysis(_Strict):
     """One call (or one chunk of a long call) as the LLM sees it."""
 
@@ -35,6 +44,7 @@ class LLMAnalysis(_Strict):
     conflict: LLMConflict
     action_items: list[str] = Field(description="follow-ups someone committed to, empty if none")
     roles: list[LLMRole] = Field(description="the role of every speaker label in the transcript")
+    agent: LLMAgent
 
 
 def _strictify(node: Any) -> Any:

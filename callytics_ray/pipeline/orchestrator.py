@@ -24,7 +24,7 @@ from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.redaction import redact_utterances
 from callytics_ray.result import CallAnalysis, QualityResult, SpeakerResult
-from callytics_ray.roles import attribute_speakers
+from callytics_ray.roles import attribute_speakers, revise_roles
 from callytics_ray.sentiment import Sentiment, summarize_sentiment
 from callytics_ray.settings import AsrOptions, Settings
 from callytics_ray.storage import CallStatus, CallStore
@@ -204,10 +204,7 @@ async def run_call(
         await run.skip("speakers", "diarization failed")
     if attributed is not None:
         utterances, roles = attributed
-        analysis.speakers = [
-            SpeakerResult(speaker=r.speaker, role=r.role, role_confidence=round(r.confidence, 3), talk_time_s=r.talk_time_s)
-            for r in roles
-        ]
+        analysis.speakers = _speaker_results(roles)
     else:  # without speakers the words still deserve punctuation, sentiment and a summary
         utterances, roles = plain_utterances(transcript), ()
     models = await _stage_models(backend)
@@ -251,6 +248,19 @@ async def _conversation(
         analysis.models["llm"] = f"{outcome.result.analyzer}:{outcome.result.model}"
     if outcome is not None and outcome.llm_error:
         run.fail("llm", outcome.llm_error, 0.0)  # the offline analyzer stood in: usable, but retriable
+    if outcome is not None and outcome.role_judgement is not None:
+        # The LLM's judgement of who is the agent joins the offline roles here, in the one request
+        # that sends the transcript anyway. Quality already measured talk shares by the offline
+        # roles: if agent and customer swap, measure it again (pure and cheap); the per-party
+        # sentiment and the segments below are built from `roles`, so they follow.
+        revised = revise_roles(roles, outcome.role_judgement, info, settings.roles, run.request.roles)
+        swapped = {r.speaker: r.role for r in revised} != {r.speaker: r.role for r in roles}
+        roles, outcome = revised, outcome.with_roles(revised)
+        analysis.speakers = _speaker_results(roles) if analysis.speakers is not None else None
+        if swapped and quality is not None:
+            quality = await asyncio.to_thread(
+                QualityAnalyzer().measure, punctuated, roles, duration_s=info.duration_s, options=settings.quality
+            )
     ConversationResult(
         utterances=masked if settings.redaction.before_storage else punctuated,
         redacted=redacted,
@@ -267,6 +277,13 @@ async def _conversation(
         analysis=outcome.result if outcome is not None else None,
         roles=roles,
     ).apply_to(analysis)
+
+
+def _speaker_results(roles: Sequence[SpeakerRole]) -> list[SpeakerResult]:
+    return [
+        SpeakerResult(speaker=r.speaker, role=r.role, role_confidence=round(r.confidence, 3), talk_time_s=r.talk_time_s)
+        for r in roles
+    ]
 
 
 async def _stage_models(backend: StageBackend) -> dict[str, str]:

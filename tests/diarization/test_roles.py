@@ -1,13 +1,16 @@
-"""Speaker to role mapping in English and Korean, stereo layout, per-request override (no models)."""
+"""Speaker to role mapping in English and Korean, stereo layout, per-request override, calibrated
+confidence and the LLM's judgement joining it (no models)."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
 from callytics_ray.errors import ConfigError
-from callytics_ray.roles import assign_roles
+from callytics_ray.roles import RoleJudgement, assign_roles, revise_roles
 from callytics_ray.settings import RoleOptions
-from callytics_ray.types import AudioInfo, Utterance
+from callytics_ray.types import AudioInfo, SpeakerRole, Utterance
 
 
 def _info(layout: str) -> AudioInfo:
@@ -85,3 +88,93 @@ def test_per_request_override_wins():
     assert _roles(roles) == {"A": "customer", "B": "agent"}
     with pytest.raises(ConfigError):
         assign_roles(utterances, _info("mono"), RoleOptions(), override={"A": "boss"})
+
+
+# Calibrated confidence (mono calls): a probability that the agent/customer assignment is right.
+
+
+def _confidence(lines: list[tuple[str, str]], options: RoleOptions | None = None) -> float:
+    roles = assign_roles(_utts(lines), _info("mono"), options or RoleOptions())
+    return next(r.confidence for r in roles if r.role == "agent")
+
+
+def test_confidence_is_high_on_a_clear_call():
+    from tests.synth import DOUBLE_CHARGE_CALL
+
+    lines = [("A" if role == "agent" else "B", text) for role, text in DOUBLE_CHARGE_CALL]
+    roles = assign_roles(_utts(lines), _info("mono"), RoleOptions())
+    assert _roles(roles) == {"A": "agent", "B": "customer"}
+    assert all(r.confidence >= 0.99 for r in roles)
+
+
+def test_without_cues_only_who_opened_counts():
+    # Same words on both sides: only the opener differs, so the confidence is the opener prior,
+    # the logistic of first_speaker_weight (how often the opener was the agent in the dev calls).
+    options = RoleOptions()
+    same = "Thank you for calling, how can I help?"
+    confidence = _confidence([("A", same), ("B", same)], options)
+    assert confidence == pytest.approx(1 / (1 + math.exp(-options.first_speaker_weight)), abs=0.002)
+    assert 0.5 < confidence < 0.75
+    assert _confidence([("A", "Right."), ("B", "Okay."), ("A", "Yes."), ("B", "Sure.")]) < 0.75
+
+
+def test_confidence_is_near_half_when_cues_contradict():
+    # The opener asks, the other names the department: the cues nearly cancel.
+    lines = [("A", "Hello?"), ("B", "Hello, customer service."), ("A", "Hi."), ("B", "Yes.")]
+    assert abs(_confidence(lines) - 0.5) < 0.15
+
+
+def test_an_ivr_prompt_is_other_and_not_the_agent():
+    utterances = _utts([
+        ("IVR", "Thank you for calling Contoso. This call may be recorded. Please hold for the next available agent."),
+        ("B", "Contoso bookings, this is Ravi."),
+        ("C", "Hi, my flight was cancelled and I need a new one."),
+        ("B", "Sorry about that. What's your booking reference?"),
+    ])
+    roles = assign_roles(utterances, _info("mono"), RoleOptions())
+    assert _roles(roles) == {"IVR": "other", "B": "agent", "C": "customer"}
+
+
+def test_a_lone_speaker_is_agent_only_when_they_sound_like_one():
+    agent = _confidence([("A", "Thank you for calling Acme, how can I help you?")])
+    assert agent > 0.8
+    lone_customer = _utts([("A", "Hi, my card was charged twice and I want a refund.")])
+    assert _roles(assign_roles(lone_customer, _info("mono"), RoleOptions())) == {"A": "customer"}
+
+
+# The LLM's judgement joins the offline evidence in log-odds (revise_roles).
+
+
+def _two_party(agent_confidence: float) -> tuple[SpeakerRole, ...]:
+    return (SpeakerRole("A", "agent", agent_confidence, 10.0), SpeakerRole("B", "customer", agent_confidence, 8.0))
+
+
+def test_an_agreeing_llm_raises_the_confidence():
+    revised = revise_roles(_two_party(0.7), RoleJudgement("A", 0.8, "A greets"), _info("mono"), RoleOptions())
+    assert _roles(revised) == {"A": "agent", "B": "customer"}
+    assert revised[0].confidence == pytest.approx(1 / (1 + (0.3 / 0.7) * (0.2 / 0.8)), abs=0.001)
+    assert revised[0].talk_time_s == 10.0
+
+
+def test_a_contradicting_llm_flips_weak_offline_roles_but_not_clear_ones():
+    judgement = RoleJudgement("B", 0.95, "B says thank you for calling")
+    flipped = revise_roles(_two_party(0.6), judgement, _info("mono"), RoleOptions())
+    assert _roles(flipped) == {"A": "customer", "B": "agent"}
+    # 0.95 is capped at llm_max_confidence 0.9: odds 9 against 1.5 for A.
+    assert flipped[0].confidence == pytest.approx(1 - 1 / (1 + 9 / 1.5), abs=0.001)
+    kept = revise_roles(_two_party(0.97), judgement, _info("mono"), RoleOptions())
+    assert _roles(kept) == {"A": "agent", "B": "customer"} and kept[0].confidence < 0.97
+
+
+def test_the_llm_does_not_touch_overrides_dual_channel_or_unknown_speakers():
+    judgement = RoleJudgement("B", 0.9, "")
+    roles = _two_party(0.6)
+    assert revise_roles(roles, judgement, _info("mono"), RoleOptions(), override={"A": "agent"}) == roles
+    assert revise_roles(roles, judgement, _info("dual"), RoleOptions()) == roles
+    assert revise_roles(roles, RoleJudgement("SPEAKER_07", 0.9), _info("mono"), RoleOptions()) == roles
+    assert revise_roles(roles, None, _info("mono"), RoleOptions()) == roles
+    assert revise_roles(roles, judgement, _info("mono"), RoleOptions(llm_weight=0.0)) == roles
+
+
+def test_an_unsure_llm_counts_as_no_evidence():
+    assert revise_roles(_two_party(0.6), RoleJudgement("B", 0.2), _info("mono"), RoleOptions())[0].confidence == 0.6

@@ -2,7 +2,8 @@
 
 It answers from the transcript it receives (so a test can see what reached it): the summary
 quotes the longest customer and agent lines, topics are the transcript's most frequent content
-words, the agent is whoever greets. Behaviour per request follows `script`: "good", "malformed"
+words, the agent is whoever first says something matching `agent_pattern` (a greeting by
+default; the first speaker when nobody does), with `agent_confidence`. Behaviour per request follows `script`: "good", "malformed"
 (not JSON), "wrong_schema" (JSON missing fields), "http500", "slow" (sleeps past the client
 timeout), "tool" (answers with a tool call); when the script is empty it answers "good".
 """
@@ -17,14 +18,16 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _LINE = re.compile(r"^\[\d\d:\d\d\] (\S+): (.*)$")
+GREETING = r"how can i help|thank you for calling"
 _STOP = set("the a an and i you to is it of for my on in me can that this your have with was be are am "
             "help thank thanks today please yes okay hear there".split())
 
 
-def answer_from_transcript(prompt: str) -> dict:
+def answer_from_transcript(prompt: str, agent_pattern: str = GREETING, agent_confidence: float = 0.9) -> dict:
     lines = [m.groups() for m in (_LINE.match(line) for line in prompt.splitlines()) if m]
     speakers = list(dict.fromkeys(s for s, _ in lines))
-    agent = next((s for s, t in lines if re.search(r"how can i help|thank you for calling", t, re.I)), speakers[0] if speakers else "")
+    greeter = next((s for s, t in lines if re.search(agent_pattern, t, re.I)), None)
+    agent = greeter or (speakers[0] if speakers else "")
     customer_lines = [t for s, t in lines if s != agent]
     agent_lines = [t for s, t in lines if s == agent]
     # "charged" counts as "charge": a crude stem, enough for a stand-in model.
@@ -34,10 +37,16 @@ def answer_from_transcript(prompt: str) -> dict:
         f"The customer said: {max(customer_lines, key=len)}" if customer_lines else "",
         f"The agent said: {max(agent_lines, key=len)}" if agent_lines else "",
     ])) or "Partial analyses were merged."
-    if not lines:  # a merge request: carry the parts' summaries and topics forward
+    judgement = {
+        "speaker": agent,
+        "reason": f"{agent} greets and offers help" if greeter else f"{agent} speaks first",
+        "confidence": agent_confidence if greeter else 0.55,
+    }
+    if not lines:  # a merge request: carry the parts' summaries and topics, and the opening's agent, forward
         parts = [json.loads(m) for m in re.findall(r"^Part \d+: (\{.*\})$", prompt, re.M)]
         summary = " ".join(p["summary"] for p in parts)
         words = Counter(t for p in parts for t in p["topics"])
+        judgement = parts[0]["agent"] if parts else judgement
     return {
         "summary": summary,
         "topics": [w for w, _ in words.most_common(4)],
@@ -48,6 +57,7 @@ def answer_from_transcript(prompt: str) -> dict:
         "conflict": {"flag": False, "evidence": []},
         "action_items": [],
         "roles": [{"speaker": s, "role": "agent" if s == agent else "customer"} for s in speakers],
+        "agent": judgement,
     }
 
 
@@ -58,6 +68,8 @@ class ChatServer:
         self.script: list[str] = []
         self.requests: list[dict] = []
         self.slow_s = 3.0
+        self.agent_pattern = GREETING
+        self.agent_confidence = 0.9
         self._lock = threading.Lock()
         server = self
 
@@ -77,7 +89,7 @@ class ChatServer:
                 if behaviour == "slow":
                     time.sleep(server.slow_s)
                 prompt = body["messages"][1]["content"]
-                analysis = answer_from_transcript(prompt)
+                analysis = answer_from_transcript(prompt, server.agent_pattern, server.agent_confidence)
                 if behaviour == "wrong_schema":
                     analysis.pop("summary")
                     analysis["satisfaction"] = 11
@@ -124,3 +136,4 @@ class ChatServer:
         with self._lock:
             self.script = list(script)
             self.requests.clear()
+            self.agent_pattern, self.agent_confidence = GREETING, 0.9

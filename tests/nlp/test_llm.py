@@ -11,7 +11,9 @@ import pytest
 from callytics_ray.errors import ConfigError, LLMError
 from callytics_ray.llm import CallAnalyzer, LLMAnalyzer, OfflineAnalyzer, analysis_json_schema, estimate_tokens
 from callytics_ray.llm.prompt import SYSTEM_PROMPT, chunk_lines
+from callytics_ray.roles import RoleJudgement
 from callytics_ray.settings import LLMOptions, LLMSettings, Settings
+from callytics_ray.types import SpeakerRole
 from tests.nlp.conftest import double_charge_utterances
 
 FAST = LLMOptions(timeout_s=5.0, max_retries=2, backoff_initial_s=0.01, backoff_max_s=0.05)
@@ -30,13 +32,14 @@ def test_schema_is_strict():
     schema = analysis_json_schema()
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {
-        "summary", "topics", "reason", "outcome", "resolved", "satisfaction", "conflict", "action_items", "roles"}
+        "summary", "topics", "reason", "outcome", "resolved", "satisfaction", "conflict", "action_items", "roles",
+        "agent"}
     assert "title" not in json.dumps(schema)
 
 
 def test_good_answer(analyzer, llm_server):
     utterances, roles = double_charge_utterances()
-    result = analyzer.analyze(utterances, roles, options=FAST)
+    result = analyzer.analyze(utterances, roles, options=FAST).result
     assert result.analyzer == "llm" and result.model == "local-model" and result.chunks == 1
     assert "charged twice" in result.summary
     assert {(r.speaker, r.role, r.agrees) for r in result.roles} == {
@@ -51,6 +54,37 @@ def test_good_answer(analyzer, llm_server):
     assert "(agent)" not in body["messages"][1]["content"]  # roles are confirmed, not copied
 
 
+def test_the_llm_names_the_agent_with_a_reason_and_confidence(analyzer, llm_server):
+    utterances, roles = double_charge_utterances()
+    answer = analyzer.analyze(utterances, roles, options=FAST)
+    assert answer.agent == RoleJudgement("SPEAKER_00", 0.9, "SPEAKER_00 greets and offers help")
+    body = llm_server.requests[0]["body"]
+    assert "agent" in body["response_format"]["json_schema"]["schema"]["required"]
+    assert "who greets" in body["messages"][0]["content"]
+
+
+def test_call_analyzer_passes_the_judgement_on_and_a_failed_llm_leaves_none(analyzer, llm_server):
+    utterances, roles = double_charge_utterances()
+    both = CallAnalyzer(offline=OfflineAnalyzer(), llm=analyzer)
+    outcome = both.analyze(utterances, roles, options=FAST)
+    assert outcome.result.analyzer == "llm" and outcome.role_judgement.agent == "SPEAKER_00"
+    llm_server.reset("http500", "http500", "http500")
+    failed = both.analyze(utterances, roles, options=FAST)
+    assert failed.result.analyzer == "offline" and "HTTP 500" in failed.llm_error
+    assert failed.role_judgement is None
+    assert CallAnalyzer(offline=OfflineAnalyzer()).analyze(utterances, roles).role_judgement is None
+
+
+def test_with_roles_rechecks_the_confirmations(analyzer):
+    utterances, roles = double_charge_utterances()
+    outcome = CallAnalyzer(offline=OfflineAnalyzer(), llm=analyzer).analyze(utterances, roles, options=FAST)
+    assert all(c.agrees for c in outcome.result.roles)
+    swapped = [SpeakerRole(r.speaker, "customer" if r.role == "agent" else "agent", r.confidence, r.talk_time_s)
+               for r in roles]
+    assert not any(c.agrees for c in outcome.with_roles(swapped).result.roles)
+    assert outcome.with_roles(swapped).role_judgement == outcome.role_judgement
+
+
 def test_card_number_never_reaches_the_endpoint(analyzer, llm_server):
     utterances, roles = double_charge_utterances()
     assert "four one one one" in " ".join(u.text for u in utterances)
@@ -62,7 +96,7 @@ def test_card_number_never_reaches_the_endpoint(analyzer, llm_server):
 
 def test_tool_call_mode(analyzer, llm_server):
     utterances, roles = double_charge_utterances()
-    result = analyzer.analyze(utterances, roles, options=FAST.model_copy(update={"structured_output": "tool"}))
+    result = analyzer.analyze(utterances, roles, options=FAST.model_copy(update={"structured_output": "tool"})).result
     body = llm_server.requests[0]["body"]
     assert body["tool_choice"]["function"]["name"] == body["tools"][0]["function"]["name"]
     assert "response_format" not in body
@@ -72,7 +106,7 @@ def test_tool_call_mode(analyzer, llm_server):
 def test_malformed_then_good_is_retried_with_the_error_shown(analyzer, llm_server):
     llm_server.reset("malformed", "good")
     utterances, roles = double_charge_utterances()
-    result = analyzer.analyze(utterances, roles, options=FAST)
+    result = analyzer.analyze(utterances, roles, options=FAST).result
     assert result.usage.requests == 2
     repair = llm_server.requests[1]["body"]["messages"]
     assert repair[2]["role"] == "assistant" and "not valid" in repair[3]["content"]
@@ -90,7 +124,7 @@ def test_always_malformed_is_a_recorded_failure(analyzer, llm_server):
 def test_http_500_then_good(analyzer, llm_server):
     llm_server.reset("http500", "good")
     utterances, roles = double_charge_utterances()
-    result = analyzer.analyze(utterances, roles, options=FAST)
+    result = analyzer.analyze(utterances, roles, options=FAST).result
     assert result.usage.requests == 2 and len(llm_server.requests) == 2
 
 
@@ -106,7 +140,7 @@ def test_timeout_then_good(analyzer, llm_server):
     llm_server.slow_s = 2.0
     utterances, roles = double_charge_utterances()
     started = time.monotonic()
-    result = analyzer.analyze(utterances, roles, options=FAST.model_copy(update={"timeout_s": 0.5}))
+    result = analyzer.analyze(utterances, roles, options=FAST.model_copy(update={"timeout_s": 0.5})).result
     assert time.monotonic() - started < 2.0  # the client gave up on the slow answer
     assert result.usage.requests == 2
 
@@ -123,13 +157,15 @@ def test_long_call_is_chunked_and_merged(analyzer, llm_server):
     utterances, roles = double_charge_utterances()
     framing = estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(json.dumps(analysis_json_schema())) + 64
     options = FAST.model_copy(update={"token_budget": framing + 400})
-    result = analyzer.analyze(utterances * 4, roles, options=options)
+    answer = analyzer.analyze(utterances * 4, roles, options=options)
+    result = answer.result
     assert result.chunks > 1
     assert len(llm_server.requests) == result.chunks + 1  # one per chunk, one merge
     assert result.usage.requests == result.chunks + 1
     merge = llm_server.requests[-1]["body"]["messages"][1]["content"]
     assert merge.startswith("The call was too long") and "Part 2:" in merge
     assert "charged twice" in result.summary
+    assert answer.agent.agent == "SPEAKER_00"  # the merge keeps the opening's judgement
     for request in llm_server.requests:
         sent = sum(estimate_tokens(m["content"]) for m in request["body"]["messages"])
         assert sent + estimate_tokens(json.dumps(analysis_json_schema())) <= options.token_budget
