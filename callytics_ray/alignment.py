@@ -1,5 +1,6 @@
-"""Words to speakers: each word goes to the speaker turn that overlaps it most, and runs of one
-speaker's words become utterances."""
+"""Words to speakers: each word goes to the speaker turn that overlaps it most (on dual-channel
+calls, to its channel's party, once the other party's echo is dropped); `utterances` then cuts
+the attributed words into utterances."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ import bisect
 from collections.abc import Sequence
 
 from callytics_ray.diarization.dual_channel import channel_label
-from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word, join_words
+from callytics_ray.settings import UtteranceOptions
+from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word
+from callytics_ray.utterances import SENTENCE_END as _SENTENCE_END
+from callytics_ray.utterances import build_utterances
 
-_SENTENCE_END = (".", "?", "!", "。", "？", "！")
 UNKNOWN_SPEAKER = "UNKNOWN"
 
 
 def speaker_of_word(word: Word, turns: Sequence[SpeakerTurn], starts: Sequence[float] | None = None) -> str:
     """The speaker whose turns overlap `word` most; the nearest turn's speaker when none does.
+
+    Inside overlapped speech both speakers' turns cover the word alike: it then goes to the one
+    whose turn began first, who holds the floor (a single-stream transcript follows the speaker
+    who was talking, and the one barging in gets the words after the overlap).
 
     Args:
         word: a timed word.
@@ -25,20 +32,19 @@ def speaker_of_word(word: Word, turns: Sequence[SpeakerTurn], starts: Sequence[f
         return UNKNOWN_SPEAKER
     starts = starts if starts is not None else [t.start for t in turns]
     overlap: dict[str, float] = {}
+    began: dict[str, float] = {}
     # Turns starting after the word ends cannot overlap it; earlier ones may be long.
     for turn in turns[: bisect.bisect_right(starts, word.end)]:
         shared = min(turn.end, word.end) - max(turn.start, word.start)
         if shared > 0:
             overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+            began[turn.speaker] = min(began.get(turn.speaker, turn.start), turn.start)
     if overlap:
-        return max(overlap, key=lambda speaker: (overlap[speaker], -_first_index(turns, speaker)))
+        # Overlaps within 10 ms are a tie (word and turn edges are that precise).
+        return max(overlap, key=lambda speaker: (round(overlap[speaker], 2), -began[speaker]))
     middle = (word.start + word.end) / 2
     nearest = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
     return nearest.speaker
-
-
-def _first_index(turns: Sequence[SpeakerTurn], speaker: str) -> int:
-    return next(i for i, t in enumerate(turns) if t.speaker == speaker)
 
 
 def _boundary_inside(turns: Sequence[SpeakerTurn], start: float, end: float, speakers: set[str]) -> bool:
@@ -91,16 +97,20 @@ def _split_is_real(words: list[Word], labels: list[str], turns: Sequence[Speaker
     return True
 
 
-def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[Utterance, ...]:
-    """Utterances: maximal runs of consecutive words of one speaker.
+def align_words(
+    transcript: Transcript, turns: Sequence[SpeakerTurn], options: UtteranceOptions | None = None
+) -> tuple[Utterance, ...]:
+    """Utterances in time order, parties interleaved.
 
     Args:
         transcript: words with timestamps (segments without words are aligned as one word).
         turns: diarization output, any order.
+        options: where utterances end (`UtteranceOptions`); defaults when None.
 
     Returns:
-        Utterances in time order; text is the words joined as Whisper spaced them.
+        Utterances sorted by start; text is the words joined as Whisper spaced them.
     """
+    options = options or UtteranceOptions()
     ordered = sorted(turns, key=lambda t: (t.start, t.end))
     starts = [t.start for t in ordered]
     words: list[Word] = []
@@ -115,26 +125,54 @@ def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[U
     if channels[0] is not None and all(channel_label(c) in labels for c in set(channels)):
         # Dual-channel call: each word was recognised on its party's own channel, which says who
         # spoke it even while both talk at once; time overlap with turns cannot.
-        speakers = [channel_label(c) for c in channels]
-    else:
-        speakers = [speaker_of_word(w, ordered, starts) for w in words]
-        speakers = _keep_sentences_whole(words, speakers, ordered)
-    utterances: list[Utterance] = []
-    run: list[int] = []
-    for index in range(len(words) + 1):
-        if run and (index == len(words) or speakers[index] != speakers[run[0]] or channels[index] != channels[run[0]]):
-            run_words = tuple(words[i] for i in run)
-            utterances.append(
-                Utterance(
-                    start=run_words[0].start,
-                    end=run_words[-1].end,
-                    speaker=speakers[run[0]],
-                    text=join_words(run_words),
-                    words=run_words,
-                    channel=channels[run[0]],
-                )
-            )
-            run = []
-        if index < len(words):
-            run.append(index)
-    return tuple(utterances)
+        keep = own_channel_words(words, channels, ordered, options.bleed_pad_s)
+        words = [w for w, k in zip(words, keep, strict=True) if k]
+        channels = [c for c, k in zip(channels, keep, strict=True) if k]
+        speakers = [channel_label(c) for c in channels]  # type: ignore[arg-type]
+        return build_utterances(words, speakers, channels, options, exclusive=False)
+    speakers = [speaker_of_word(w, ordered, starts) for w in words]
+    speakers = _keep_sentences_whole(words, speakers, ordered)
+    return build_utterances(words, speakers, channels, options, exclusive=True)
+
+
+def _normal(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def own_channel_words(
+    words: Sequence[Word], channels: Sequence[int | None], turns: Sequence[SpeakerTurn], pad_s: float
+) -> list[bool]:
+    """Which words of a dual-channel transcript are their channel's own party's.
+
+    A word far from its channel's speech turns is the other party's echo that recognition still
+    picked up; the same word heard on both channels at once is kept on the channel whose turn
+    holds it (the louder one, which the turns follow), else on the more confident one.
+    """
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for turn in turns:
+        if turn.speaker.startswith("CHANNEL_"):
+            spans.setdefault(int(turn.speaker.removeprefix("CHANNEL_")), []).append((turn.start, turn.end))
+
+    def inside(word: Word, channel: int | None) -> bool:
+        return any(s - pad_s < word.end and word.start < e + pad_s for s, e in spans.get(channel or 0, []))
+
+    keep = [inside(w, c) for w, c in zip(words, channels, strict=True)]
+    by_channel: dict[int | None, list[int]] = {}
+    for index, channel in enumerate(channels):
+        by_channel.setdefault(channel, []).append(index)
+    for index, (word, channel) in enumerate(zip(words, channels, strict=True)):
+        if not keep[index]:
+            continue
+        for other in (i for c, members in by_channel.items() if c != channel for i in members):
+            twin = words[other]
+            shared = min(word.end, twin.end) - max(word.start, twin.start)
+            if keep[other] and shared > 0.5 * min(word.end - word.start, twin.end - twin.start) and (
+                _normal(word.text) == _normal(twin.text) and _normal(word.text)
+            ):
+                # Heard on both channels: the louder channel's turns are tighter around it.
+                mine = (inside(word, channel), word.probability)
+                theirs = (inside(twin, channels[other]), twin.probability)
+                keep[index if mine < theirs else other] = False
+                if not keep[index]:
+                    break
+    return keep

@@ -19,23 +19,29 @@ from callytics_ray.result import (
     WordResult,
 )
 from callytics_ray.sentiment import Sentiment
-from callytics_ray.types import SpeakerRole, Transcript, Utterance
+from callytics_ray.settings import UtteranceOptions
+from callytics_ray.types import SpeakerRole, Transcript, Utterance, Word
+from callytics_ray.utterances import build_utterances
 
 
-def plain_utterances(transcript: Transcript) -> tuple[Utterance, ...]:
-    """Whisper's own segments as utterances, for when diarization failed.
+def plain_utterances(transcript: Transcript, options: UtteranceOptions | None = None) -> tuple[Utterance, ...]:
+    """Whisper's words as utterances, for when diarization failed.
 
     The speaker label is the channel on dual-channel calls (one party per channel), else one
-    unknown speaker; the result then carries no `speakers`.
+    unknown speaker; the result then carries no `speakers`. Utterances end where they would with
+    speakers (pauses, sentence ends, the length cap), not at Whisper's 30 s segment edges.
     """
-    return tuple(
-        Utterance(
-            start=s.start, end=s.end, text=s.text, words=s.words, channel=s.channel,
-            speaker=f"CHANNEL_{s.channel}" if s.channel is not None else "SPEAKER_00",
-        )
-        for s in transcript.segments
-        if s.text.strip()
-    )
+    words: list[Word] = []
+    channels: list[int | None] = []
+    for segment in transcript.segments:
+        if not segment.text.strip():
+            continue
+        seg_words = segment.words or (Word(segment.start, segment.end, segment.text, 1.0),)
+        words.extend(seg_words)
+        channels.extend([segment.channel] * len(seg_words))
+    speakers = [f"CHANNEL_{c}" if c is not None else "SPEAKER_00" for c in channels]
+    dual = any(c is not None for c in channels)
+    return build_utterances(words, speakers, channels, options or UtteranceOptions(), exclusive=not dual)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from callytics_ray.result import (
 )
 from callytics_ray.sentiment.wordlists import LIST_NAMES, WordList, load_wordlists
 from callytics_ray.settings import QualityOptions
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.types import SpeakerRole, SpeakerTurn, Utterance
 
 Interval = tuple[float, float]
 
@@ -88,6 +88,7 @@ class QualityAnalyzer:
         *,
         duration_s: float,
         options: QualityOptions | None = None,
+        turns: Sequence[SpeakerTurn] | None = None,
     ) -> QualityResult:
         """Metrics of one call.
 
@@ -96,6 +97,9 @@ class QualityAnalyzer:
             roles: who is agent/customer; speakers without a role are reported under their label.
             duration_s: length of the recording.
             options: thresholds (overlap, interruptions, backchannels, response gaps).
+            turns: the diarization's speaker turns; when given, overtalk is measured on them (a mono
+                transcript is one stream of words and never overlaps itself; the turns keep the
+                overlapped speech the segmentation model heard).
         """
         options = options or QualityOptions()
         ordered = sorted(utterances, key=lambda u: (u.start, u.end))
@@ -108,7 +112,13 @@ class QualityAnalyzer:
         total_talk = sum(talk.values())
         speech = merge_intervals([i for iv in per_speaker.values() for i in iv], gap_s=_WORD_GAP_S)
         silence_ratio, longest = _silence(speech, duration_s)
-        overtalk = _length(overlap_intervals(per_speaker, options.min_overlap_s))
+        talking = per_speaker
+        if turns:
+            talking = {
+                s: merge_intervals([(t.start, t.end) for t in turns if t.speaker == s])
+                for s in dict.fromkeys(t.speaker for t in turns)
+            }
+        overtalk = _length(overlap_intervals(talking, options.min_overlap_s))
         interruptions = _interruptions(ordered, options)
         share_by_role: dict[str, float] = defaultdict(float)
         for s in speakers:

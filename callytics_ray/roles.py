@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from callytics_ray.errors import ConfigError
-from callytics_ray.settings import RoleOptions
+from callytics_ray.settings import RoleOptions, UtteranceOptions
 from callytics_ray.types import AudioInfo, SpeakerRole, Transcript, Utterance
 
 logger = logging.getLogger(__name__)
@@ -302,6 +302,7 @@ def attribute_speakers(
     role_options: RoleOptions,
     role_override: Mapping[str, str] | None = None,
     agent_channel: int | None = None,
+    utterance_options: UtteranceOptions | None = None,
 ) -> tuple[tuple[Utterance, ...], tuple[SpeakerRole, ...]]:
     """What the pipeline calls: words to speakers (utterances), then speakers to roles.
 
@@ -312,8 +313,9 @@ def attribute_speakers(
         role_options: settings.roles.
         role_override: per-request speaker -> role.
         agent_channel: per-request agent channel for dual-channel calls.
+        utterance_options: where utterances end (settings.utterances).
     """
     from callytics_ray.alignment import align_words
 
-    utterances = align_words(transcript, turns)
+    utterances = align_words(transcript, turns, utterance_options)
     return utterances, assign_roles(utterances, info, role_options, role_override, agent_channel)

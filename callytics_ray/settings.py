@@ -37,6 +37,13 @@ class AudioOptions(_Section):
             `noise_reduction_below_snr_db`; noise reduction on clean speech costs ASR accuracy.
         loudness_normalization: scale speech to `target_loudness_dbfs` (RMS over speech frames).
         min_speech_ratio: below this share of speech frames the recording counts as silent.
+        crosstalk_suppression: on dual-channel calls, silence each channel where it carries only
+            the other party's leak (bleed, sidetone, echo) before recognition and diarization.
+        crosstalk_margin_db: a channel speaks where its level exceeds the leak explained by the
+            other channel by this much.
+        crosstalk_max_delay_ms: the longest delay of the leak behind its source.
+        crosstalk_hangover_ms: kept speech is widened by this much on each side (quiet onsets
+            and word endings).
     """
 
     target_sample_rate_hz: int = 16_000
@@ -48,6 +55,10 @@ class AudioOptions(_Section):
     loudness_normalization: bool = True
     target_loudness_dbfs: float = -20.0
     min_speech_ratio: float = Field(0.005, ge=0.0, le=1.0)
+    crosstalk_suppression: bool = True
+    crosstalk_margin_db: float = Field(8.0, ge=0.0)
+    crosstalk_max_delay_ms: float = Field(60.0, ge=0.0, le=500.0)
+    crosstalk_hangover_ms: float = Field(150.0, ge=0.0)
 
 
 class AsrOptions(_Section):
@@ -289,12 +300,14 @@ class DiarizationOptions(_Section):
         merge_gap_s: pauses shorter than this inside one speaker's talk are bridged.
         segmentation_speech_threshold: frames where the segmentation model's speech probability
             exceeds this count as speech too (None: Silero alone decides).
+        floor_min_s / floor_max_similarity / floor_min_chunks: the speaker-count floor: a
+            segmentation chunk in which N local speakers each talk alone at least `floor_min_s`,
+            with voices less alike than `floor_max_similarity`, proves N speakers once
+            `floor_min_chunks` chunks do, up to two (a request's min_speakers wins).
         overlap: detect overlapped speech with the segmentation model and give those frames a
             second speaker.
         overlap_threshold: probability of two active speakers above which a frame is overlap.
         embedding_batch_size: windows per speaker-embedding forward pass (across calls).
-        bleed_db: dual-channel calls: a channel's speech counts only when it is no more than this
-            many dB quieter than the other channel (suppresses the far party's echo).
     """
 
     min_speakers: int | None = Field(None, ge=1)
@@ -306,17 +319,19 @@ class DiarizationOptions(_Section):
     window_s: float = Field(1.0, gt=0.2)
     step_s: float = Field(0.25, gt=0.05)
     segment_s: float | None = Field(None, gt=0.2)
-    clustering: Literal["agglomerative", "spectral"] = "agglomerative"
+    clustering: Literal["agglomerative", "spectral"] = "spectral"
     cluster_threshold: float = Field(0.55, gt=0.0, lt=2.0)
-    merge_similarity: float = Field(0.95, gt=0.0, le=1.0)
+    merge_similarity: float = Field(0.75, gt=0.0, le=1.0)
     min_cluster_share: float = Field(0.1, ge=0.0, lt=0.5)
     min_turn_s: float = Field(0.4, ge=0.0)
     merge_gap_s: float = Field(0.5, ge=0.0)
     segmentation_speech_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
+    floor_min_s: float = Field(1.0, gt=0.0)
+    floor_max_similarity: float = Field(0.5, gt=-1.0, le=1.0)
+    floor_min_chunks: int = Field(2, ge=1)
     overlap: bool = True
     overlap_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     embedding_batch_size: int = Field(64, ge=1)
-    bleed_db: float = Field(12.0, ge=0.0)
 
 
 class DiarizationSettings(_Section):
@@ -353,6 +368,24 @@ class DiarizationSettings(_Section):
     device: Device = "auto"
     cpu_threads: int = Field(0, ge=0)
     options: DiarizationOptions = DiarizationOptions()
+
+
+class UtteranceOptions(_Section):
+    """Where one utterance (a line of the dialogue, an item of every export) ends.
+
+    Attributes:
+        pause_s: a pause of the speaker at least this long ends the utterance.
+        sentence_pause_s: after a sentence end, a pause at least this long ends it.
+        max_duration_s: longer runs are cut at their best break (a sentence end, a pause).
+        bleed_pad_s: dual-channel calls: a word counts as its channel's own speech when it lies
+            within this distance of that channel's speech; farther out it is the other party's
+            echo and dropped.
+    """
+
+    pause_s: float = Field(0.5, gt=0.0)
+    sentence_pause_s: float = Field(0.2, ge=0.0)
+    max_duration_s: float = Field(25.0, gt=1.0)
+    bleed_pad_s: float = Field(0.2, ge=0.0)
 
 
 class RoleOptions(_Section):
@@ -530,6 +563,7 @@ class Settings(BaseSettings):
     asr: AsrSettings = AsrSettings()
     storage: StorageSettings = StorageSettings()
     diarization: DiarizationSettings = DiarizationSettings()
+    utterances: UtteranceOptions = UtteranceOptions()
     roles: RoleOptions = RoleOptions()
     punctuation: PunctuationSettings = PunctuationSettings()
     sentiment: SentimentSettings = SentimentSettings()

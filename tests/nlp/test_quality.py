@@ -6,7 +6,7 @@ import pytest
 
 from callytics_ray.quality import QualityAnalyzer, merge_intervals, overlap_intervals
 from callytics_ray.settings import QualityOptions
-from callytics_ray.types import SpeakerRole, Utterance, Word
+from callytics_ray.types import SpeakerRole, SpeakerTurn, Utterance, Word
 from tests.nlp.conftest import double_charge_utterances, make_utterance
 
 ROLES = [SpeakerRole("A", "agent", 0.9, 0.0), SpeakerRole("C", "customer", 0.9, 0.0)]
@@ -88,3 +88,14 @@ def test_double_charge_call_metrics(analyzer):
 def test_empty_call(analyzer):
     q = analyzer.measure([], ROLES, duration_s=5.0)
     assert q.silence_ratio == 1.0 and q.speakers == [] and q.talk_share_by_role == {}
+
+
+def test_overtalk_of_a_mono_call_comes_from_the_diarization_turns(analyzer):
+    # One stream of words (a mono transcript never overlaps itself), but diarization heard the
+    # customer start 0.8 s before the agent finished.
+    agent = make_utterance("A", "your refund is on its way", 0.0, word_s=0.4, gap_s=0.1)
+    customer = make_utterance("C", "great thank you", agent.end + 0.05)
+    turns = [SpeakerTurn(0.0, agent.end, "A"), SpeakerTurn(agent.end - 0.8, customer.end, "C")]
+    assert analyzer.measure([agent, customer], ROLES, duration_s=6.0).overtalk_s == 0.0
+    with_turns = analyzer.measure([agent, customer], ROLES, duration_s=6.0, turns=turns)
+    assert with_turns.overtalk_s == pytest.approx(0.8, abs=1e-3)
