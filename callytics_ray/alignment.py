@@ -96,12 +96,14 @@ def align_words(transcript: Transcript, turns: Sequence[SpeakerTurn]) -> tuple[U
 
     Args:
         transcript: words with timestamps (segments without words are aligned as one word).
-        turns: diarization output, any order.
+        turns: diarization output, any order; secondary turns are left out.
 
     Returns:
         Utterances in time order; text is the words joined as Whisper spaced them.
     """
-    ordered = sorted(turns, key=lambda t: (t.start, t.end))
+    # Secondary turns (a speaker heard under the turn the diarizer chose, see SpeakerTurn) keep
+    # the overlap in the diarization; they must not pull words away from the chosen speaker.
+    ordered = sorted((t for t in turns if not t.secondary), key=lambda t: (t.start, t.end))
     starts = [t.start for t in ordered]
     words: list[Word] = []
     channels: list[int | None] = []

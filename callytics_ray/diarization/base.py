@@ -106,7 +106,8 @@ class Diarizer(ABC):
     def diarize(
         self, audio: ProcessedAudio, min_speakers: int | None = None, max_speakers: int | None = None
     ) -> list[SpeakerTurn]:
-        """Speaker turns of one call, sorted by start (turns of different speakers may overlap).
+        """Speaker turns of one call, sorted by start (turns of different speakers may overlap;
+        a backend that also picks one speaker per instant marks the others secondary).
 
         Args:
             audio: the processed call (16 kHz).

@@ -59,3 +59,15 @@ def test_no_turns_and_no_words():
     assert align_words(transcript, [])[0].speaker == "UNKNOWN"
     empty = Transcript((), "en", 1.0, "test", 0.0)
     assert align_words(empty, [SpeakerTurn(0, 1, "A")]) == ()
+
+
+def test_words_go_to_the_primary_turn_where_a_secondary_one_overlaps_it():
+    # Full diarization: A talks 0-4 s, B 1-3 s. The exclusive diarization gives 1-3 s to B, so A's
+    # overlapping speech there is secondary. Counting it would tie A and B and hand the word to A
+    # (the speaker seen first).
+    turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.0, 3.0, "B"), SpeakerTurn(1.0, 3.0, "A", secondary=True),
+             SpeakerTurn(3.0, 4.0, "A")]
+    transcript = _transcript([(0.1, 0.8, " Hello."), (1.2, 2.8, " Sorry!"), (3.1, 3.8, " Yes.")])
+    assert [(u.speaker, u.text) for u in align_words(transcript, turns)] == [
+        ("A", "Hello."), ("B", "Sorry!"), ("A", "Yes."),
+    ]
