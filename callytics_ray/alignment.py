@@ -104,14 +104,16 @@ def align_words(
 
     Args:
         transcript: words with timestamps (segments without words are aligned as one word).
-        turns: diarization output, any order.
+        turns: diarization output, any order; secondary turns are left out.
         options: where utterances end (`UtteranceOptions`); defaults when None.
 
     Returns:
         Utterances sorted by start; text is the words joined as Whisper spaced them.
     """
     options = options or UtteranceOptions()
-    ordered = sorted(turns, key=lambda t: (t.start, t.end))
+    # Secondary turns (a speaker heard under the turn the diarizer chose, see SpeakerTurn) keep
+    # the overlap in the diarization; they must not pull words away from the chosen speaker.
+    ordered = sorted((t for t in turns if not t.secondary), key=lambda t: (t.start, t.end))
     starts = [t.start for t in ordered]
     words: list[Word] = []
     channels: list[int | None] = []

@@ -36,7 +36,7 @@ REQUIRED_FILES: dict[str, tuple[str, ...]] = {
     "sentence-embedding": ("config.json",),
     "punctuation": ("config.json",),
     "sentiment": ("config.json",),
-    "diarization": (),
+    "diarization": ("config.yaml",),  # a pyannote pipeline directory or hub snapshot
     "vad": (),
     "speaker-embedding": (),
     "speaker-segmentation": (),
@@ -134,7 +134,9 @@ def configured_models(settings: Settings) -> list[tuple[ModelKind, str]]:
     return list(dict.fromkeys(wanted))
 
 
-def resolve_model(ref: str, *, kind: ModelKind, cache_dir: Path, offline: bool = True) -> Path:
+def resolve_model(
+    ref: str, *, kind: ModelKind, cache_dir: Path, offline: bool = True, token: str | None = None
+) -> Path:
     """Return a local directory holding the model `ref`.
 
     Args:
@@ -142,6 +144,7 @@ def resolve_model(ref: str, *, kind: ModelKind, cache_dir: Path, offline: bool =
         kind: what the model is for; decides which files must be present.
         cache_dir: where assembled bundled models and hub downloads are kept.
         offline: when True nothing is downloaded; a missing hub model is an error.
+        token: Hugging Face token for gated hub repositories (downloads only).
 
     Raises:
         ModelNotFoundError: the reference cannot be resolved; the message says what to do.
@@ -153,7 +156,7 @@ def resolve_model(ref: str, *, kind: ModelKind, cache_dir: Path, offline: bool =
             raise ModelNotFoundError(ref, kind, "a local model must be a directory")
         path = local
     else:
-        path = _resolve_hub(ref, kind, cache_dir, offline)
+        path = _resolve_hub(ref, kind, cache_dir, offline, token)
     _require_files(path, kind, ref)
     return path
 
@@ -200,7 +203,7 @@ def _assemble(name: str, bundled: BundledModel, source: Path, cache_dir: Path, r
     return target
 
 
-def _resolve_hub(ref: str, kind: str, cache_dir: Path, offline: bool) -> Path:
+def _resolve_hub(ref: str, kind: str, cache_dir: Path, offline: bool, token: str | None) -> Path:
     if kind == "whisper" and ref in _WHISPER_SIZES:
         from faster_whisper.utils import _MODELS
 
@@ -218,7 +221,9 @@ def _resolve_hub(ref: str, kind: str, cache_dir: Path, offline: bool) -> Path:
     except ImportError as err:  # pragma: no cover - huggingface_hub ships with faster-whisper
         raise ModelNotFoundError(ref, kind, "install huggingface_hub to use hub models") from err
     try:
-        return Path(snapshot_download(repo_id, cache_dir=str(cache_dir / "hub"), local_files_only=offline))
+        return Path(
+            snapshot_download(repo_id, cache_dir=str(cache_dir / "hub"), local_files_only=offline, token=token)
+        )
     except LocalEntryNotFoundError as err:
         raise ModelNotAvailableOfflineError(
             ref,

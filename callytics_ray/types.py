@@ -127,11 +127,20 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class SpeakerTurn:
-    """One speaker talking from `start` to `end`."""
+    """One speaker talking from `start` to `end`.
+
+    Attributes:
+        secondary: the speaker talks here while the diarizer gives the time to another speaker's
+            turn (pyannote 4's exclusive diarization, callytics_ray/diarization/exclusive.py).
+            Kept so overlap survives in the turns; word alignment leaves it out so a word goes
+            to the speaker the diarizer chose. Backends that make no such choice leave every
+            turn primary (False), overlapping or not.
+    """
 
     start: float
     end: float
     speaker: str
+    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

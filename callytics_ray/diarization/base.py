@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from callytics_ray.errors import CallyticsError, ConfigError, EmptyAudioError, StageError
 from callytics_ray.types import ProcessedAudio, SpeakerTurn
@@ -106,7 +106,8 @@ class Diarizer(ABC):
     def diarize(
         self, audio: ProcessedAudio, min_speakers: int | None = None, max_speakers: int | None = None
     ) -> list[SpeakerTurn]:
-        """Speaker turns of one call, sorted by start (turns of different speakers may overlap).
+        """Speaker turns of one call, sorted by start (turns of different speakers may overlap;
+        a backend that also picks one speaker per instant marks the others secondary).
 
         Args:
             audio: the processed call (16 kHz).
@@ -187,3 +188,10 @@ def _as_stage_error(err: Exception) -> CallyticsError:
 def sorted_turns(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
     """Turns ordered by start, then end, then speaker."""
     return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
+
+
+def clip_turns(turns: Sequence[SpeakerTurn], duration_s: float) -> list[SpeakerTurn]:
+    """Turns cut at the end of the call, dropping any that start there or later: a model that pads
+    its last window (segmentation-3.0 does) can report speech past the end."""
+    end = round(duration_s, 3)
+    return [replace(t, end=min(t.end, end)) for t in turns if t.start < end]

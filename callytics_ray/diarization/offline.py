@@ -23,6 +23,7 @@ from callytics_ray.diarization.base import (
     DiarizationRequest,
     DiarizationResult,
     Diarizer,
+    clip_turns,
 )
 from callytics_ray.diarization.clustering import centroids, cluster_embeddings
 from callytics_ray.diarization.embedding import SpeakerEmbedder, find_checkpoint, pick_device
@@ -262,12 +263,7 @@ class OfflineDiarizer(Diarizer):
         if probs is not None:
             overlap = self._overlap_frames(probs, len(frames))
             second = overlap_speakers(frames, scores, overlap)
-        end = round(plan.duration_s, 3)
-        turns = [
-            SpeakerTurn(t.start, min(t.end, end), t.speaker)
-            for t in frames_to_turns(frames, second, options.merge_gap_s)
-            if t.start < end
-        ]
+        turns = clip_turns(frames_to_turns(frames, second, options.merge_gap_s), plan.duration_s)
         logger.debug(
             "diarized %.1f s: %d speakers (floor %d), %d turns", plan.duration_s, len(centres), floor, len(turns)
         )

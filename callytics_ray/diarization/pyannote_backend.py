@@ -1,20 +1,30 @@
-"""pyannote.audio backend: the speaker-diarization-3.1 pipeline (or any pipeline config).
+"""pyannote.audio 4 backend: speaker-diarization-community-1 (the production pipeline), 3.1, or
+any pipeline directory.
 
 Runs in its own environment (runtime_envs/diarization-pyannote.txt): pyannote.audio needs a
 torchaudio that does not load beside the base torch.
+
+Turns: pyannote 4 returns a `DiarizeOutput` holding the full diarization (with overlapping
+speech) and an exclusive one (one speaker at a time, made for transcript alignment). Both become
+one turn list (callytics_ray/diarization/exclusive.py): the exclusive turns as primary turns, the
+overlap beyond them as secondary turns. A pipeline that returns a bare `Annotation` (3.x, or
+`legacy: true`) gives primary turns only, overlapping where it says so.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime
+from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime, clip_turns, sorted_turns
 from callytics_ray.diarization.embedding import pick_device
+from callytics_ray.diarization.exclusive import combine_exclusive
 from callytics_ray.errors import ConfigError, ModelNotFoundError
+from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import DiarizationOptions, Settings
 from callytics_ray.types import SpeakerTurn
 
@@ -24,35 +34,51 @@ _INSTALL_HINT = "install runtime_envs/diarization-pyannote.txt (scripts/test_dia
 
 
 def load_pyannote_pipeline(ref: str, *, token: str | None, cache_dir: Path, offline: bool) -> Any:
-    """A pyannote `Pipeline` from a local directory (holding config.yaml), a config.yaml path, or
-    a hub id such as "pyannote/speaker-diarization-3.1".
+    """A pyannote `Pipeline` from a local directory holding config.yaml, or a hub id such as
+    "pyannote/speaker-diarization-community-1" (resolved by model_store: from the cache under
+    `cache_dir`/hub, downloaded only when `offline` is False).
+
+    community-1 is one repository (config.yaml naming "$model/segmentation", "$model/embedding"
+    and "$model/plda"), so its snapshot loads with no further download. 3.1 names other hub
+    repositories, and pyannote 4 adds community-1's PLDA to it; pyannote fetches those itself
+    into the same cache, with `token`.
 
     Raises:
         ConfigError: pyannote.audio is not installed.
-        ModelNotFoundError: the pipeline cannot be found, or the hub refuses it (gated: accept the
-            conditions on the hub and pass a token).
+        ModelNotFoundError: the pipeline, or a checkpoint its config names, cannot be had.
     """
+    # pyannote.audio 4 reports every pipeline load and run (file duration, speaker counts) to
+    # otel.pyannote.ai by default: calls are customer data, and production nodes are offline.
+    # Set, not defaulted: importing pyannote.audio sets it to "true" when unset.
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
     try:
         from pyannote.audio import Pipeline
     except ImportError as err:
         raise ConfigError(f"the pyannote diarization backend needs pyannote.audio: {_INSTALL_HINT}") from err
-    local = Path(ref).expanduser()
-    if local.exists():
-        config = local / "config.yaml" if local.is_dir() else local
-        if not config.is_file():
-            raise ModelNotFoundError(ref, "diarization", f"{local} holds no config.yaml")
-        pipeline = Pipeline.from_pretrained(config)
-    else:
-        if "/" not in ref:
-            raise ModelNotFoundError(ref, "diarization", "not a local path nor an org/name hub id")
-        try:
-            pipeline = Pipeline.from_pretrained(ref, token=token, cache_dir=cache_dir / "hub")
-        except Exception as err:  # offline cache miss, network, gated repo: one clear line
-            hint = "downloads are off and it is not cached" if offline else f"could not fetch it: {err}"
-            raise ModelNotFoundError(ref, "diarization", hint) from err
-    if pipeline is None:
-        raise ModelNotFoundError(ref, "diarization", "the hub refused it: accept its conditions and set hub_token")
-    return pipeline
+    directory = resolve_model(ref, kind="diarization", cache_dir=cache_dir, offline=offline, token=token)
+    try:
+        # pyannote 4 takes `token=` (3.x's `use_auth_token=` is gone) and hands it, with the
+        # cache, to every checkpoint the config names.
+        return Pipeline.from_pretrained(directory, token=token, cache_dir=cache_dir / "hub")
+    except OSError as err:  # a named checkpoint missing, not cached, or refused by the hub
+        hint = f"{directory} names a checkpoint that cannot be had: {err}"
+        raise ModelNotFoundError(ref, "diarization", hint) from err
+
+
+def _annotation_turns(annotation: Any) -> list[SpeakerTurn]:
+    return [
+        SpeakerTurn(round(segment.start, 3), round(segment.end, 3), str(label))
+        for segment, _, label in annotation.itertracks(yield_label=True)
+    ]
+
+
+def output_turns(output: Any) -> list[SpeakerTurn]:
+    """Turns of a pipeline's output: a `DiarizeOutput` (pyannote 4) or an `Annotation`."""
+    full = _annotation_turns(getattr(output, "speaker_diarization", output))
+    exclusive = getattr(output, "exclusive_speaker_diarization", None)
+    if exclusive is None:
+        return sorted_turns(full)
+    return combine_exclusive(full, _annotation_turns(exclusive))
 
 
 class PyannoteDiarizer(OneCallAtATime):
@@ -95,10 +121,4 @@ class PyannoteDiarizer(OneCallAtATime):
             min_speakers=low,
             max_speakers=high,
         )
-        # pyannote.audio 4 returns a DiarizeOutput; 3.x returned the Annotation itself.
-        annotation = getattr(output, "speaker_diarization", output)
-        turns = [
-            SpeakerTurn(round(segment.start, 3), round(segment.end, 3), str(label))
-            for segment, _, label in annotation.itertracks(yield_label=True)
-        ]
-        return sorted(turns, key=lambda t: (t.start, t.end, t.speaker))
+        return clip_turns(output_turns(output), item.audio.duration_s)

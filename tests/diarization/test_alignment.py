@@ -121,3 +121,15 @@ def test_without_diarization_whisper_segments_are_still_cut_into_utterances():
     transcript = Transcript((_segment(words),), "en", 0.99, "test", 40.0)
     utterances = plain_utterances(transcript, UtteranceOptions(max_duration_s=15.0))
     assert len(utterances) >= 3 and all(u.end - u.start <= 15.0 for u in utterances)
+
+
+def test_words_go_to_the_primary_turn_where_a_secondary_one_overlaps_it():
+    # Full diarization: A talks 0-4 s, B 1-3 s. The exclusive diarization gives 1-3 s to B, so A's
+    # overlapping speech there is secondary. Counting it would tie A and B and hand the word to A
+    # (the speaker seen first).
+    turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(1.0, 3.0, "B"), SpeakerTurn(1.0, 3.0, "A", secondary=True),
+             SpeakerTurn(3.0, 4.0, "A")]
+    transcript = _transcript([(0.1, 0.8, " Hello."), (1.2, 2.8, " Sorry!"), (3.1, 3.8, " Yes.")])
+    assert [(u.speaker, u.text) for u in align_words(transcript, turns)] == [
+        ("A", "Hello."), ("B", "Sorry!"), ("A", "Yes."),
+    ]

