@@ -50,6 +50,20 @@ def test_analyze_then_browse(env, tmp_path, stereo_call_path):
     assert "0 of 0 calls" in run(["calls", "list"], env).stderr
 
 
+@pytest.mark.models
+def test_rttm_of_a_call_with_bleed_is_speech_interleaved_by_time(env, tmp_path, data_dir):
+    out = tmp_path / "out"
+    done = run(["analyze", str(data_dir / "synthetic_stereo_call_bleed.wav"), "--format", "rttm", "--out", str(out)], env)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in (out / "synthetic_stereo_call_bleed.rttm").read_text().splitlines()]
+    starts = [float(line[3]) for line in lines]
+    assert starts == sorted(starts)
+    speakers = [line[7] for line in lines]
+    assert len([s for i, s in enumerate(speakers) if i == 0 or s != speakers[i - 1]]) >= 6
+    # Speech, not blocks: the 20 s call holds about 17 s of speech across both parties.
+    assert 10.0 < sum(float(line[4]) for line in lines) < 19.0
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -133,3 +133,9 @@ def test_words_go_to_the_primary_turn_where_a_secondary_one_overlaps_it():
     assert [(u.speaker, u.text) for u in align_words(transcript, turns)] == [
         ("A", "Hello."), ("B", "Sorry!"), ("A", "Yes."),
     ]
+
+
+def test_korean_sentences_end_utterances_too():
+    transcript = _transcript([(0.0, 0.5, " 안녕하세요."), (0.8, 1.3, " 무엇을"), (1.4, 2.0, " 도와드릴까요?"), (2.4, 3.0, " 네")])
+    utterances = align_words(transcript, [SpeakerTurn(0.0, 3.0, "A")])
+    assert [u.text for u in utterances] == ["안녕하세요.", "무엇을 도와드릴까요?", "네"]

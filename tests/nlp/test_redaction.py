@@ -279,8 +279,9 @@ def test_spoken_id_number_in_recognised_speech(transcriber):
     masked = " ".join(r.utterance.text for r in reds)
     assert not DIGITS.search(masked), (transcript.text, masked)
     spans = [(r.type, t) for red in reds for r, t in zip(red.redactions, red.times, strict=True)]
-    assert [kind for kind, _ in spans] == ["number_sequence"], (transcript.text, masked)
-    start_s, end_s = spans[0][1]
+    # One read-out; the utterance splitter may cut it at a pause, and each piece gets its span.
+    assert spans and {kind for kind, _ in spans} == {"number_sequence"}, (transcript.text, masked)
+    start_s, end_s = spans[0][1][0], spans[-1][1][1]
     # Whisper's word times are good to about half a second.
     assert prefix_end - 0.5 <= start_s <= number_start + 0.5, (start_s, transcript.words)
     assert number_end - 1.2 <= end_s <= number_end + 0.5, (end_s, transcript.words)

@@ -48,6 +48,25 @@ def test_stereo_call_end_to_end(deployed: DeployedApp, submit_key: str, stereo_c
     assert not result.get("errors")
 
 
+def test_call_with_bleed_reads_as_a_dialogue(deployed: DeployedApp, submit_key: str, data_dir: Path):
+    # A dual-channel support call in which each party leaks into the other's channel (-17 dB).
+    with deployed.client(submit_key) as client:
+        response = upload(client, data_dir / "synthetic_stereo_call_bleed.wav", language="en")
+        assert response.status_code == 200, response.text
+        call = response.json()
+        rttm = client.get(f"/v1/calls/{call['id']}/transcript", params={"format": "rttm"}).text
+    segments = call["result"]["segments"]
+    roles = [s["role"] for s in segments]
+    changes = [r for i, r in enumerate(roles) if i == 0 or r != roles[i - 1]]
+    assert changes[:6] == ["agent", "customer"] * 3, roles
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    assert max(s["end"] - s["start"] for s in segments) < 6.0
+    customer = " ".join(s["text"] for s in segments if s["role"] == "customer").lower()
+    assert "philip" not in customer and "twentieth" not in customer and "20th" not in customer
+    speech = sum(float(line.split()[4]) for line in rttm.splitlines())
+    assert speech < call["result"]["audio"]["duration_s"]
+
+
 def test_api_docs_are_served(deployed: DeployedApp):
     with deployed.client(None) as client:
         assert client.get("/docs").status_code == 200
