@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 _FRAME_S = 0.01
 _EPS = 1e-12
 _MIN_RUN_FRAMES = 5  # 50 ms: shorter bursts above the leak are noise, not a syllable
+# A leak is a scaled copy of the other party: where that party talks, most frames of this channel
+# sit within 3 dB of one offset below it. Measured on leaking channels: 44-80% of the frames;
+# on channels without a leak (independent speech or a noise floor): 7-26%.
+_LEAK_CONSISTENCY = 0.35
+NO_LEAK_DB = -120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,9 @@ def own_speech_frames(
     Returns:
         (mask, coupling_db): True where this channel's energy exceeds the leak that the other
         channel explains (delayed by the measured lag, scaled by the measured coupling) by
-        `crosstalk_margin_db`.
+        `crosstalk_margin_db`. Where the channel shows no consistent leak, every frame is kept
+        and the coupling is `NO_LEAK_DB`: suppressing a leak that isn't there would cut a party
+        who talks over the other.
     """
     max_delay = max(1, int(round(options.crosstalk_max_delay_ms / 1000 / _FRAME_S)))
     lag = leak_delay_frames(own_db, other_db, max_delay)
@@ -86,7 +93,12 @@ def own_speech_frames(
     loud = source > max(np.percentile(source, 70), floor + 20.0)
     # Where the other party talks loudly this channel mostly hears its leak (this party talks over
     # it now and then): the median level difference there is the coupling.
-    coupling = float(np.median(own_db[loud] - source[loud])) if loud.any() else -120.0
+    if not loud.any():
+        return np.ones(len(own_db), dtype=bool), NO_LEAK_DB
+    offsets = own_db[loud] - source[loud]
+    coupling = float(np.median(offsets))
+    if float(np.mean(np.abs(offsets - coupling) < 3.0)) < _LEAK_CONSISTENCY:
+        return np.ones(len(own_db), dtype=bool), NO_LEAK_DB
     explained = np.maximum(source + coupling, floor)
     mask = own_db > explained + options.crosstalk_margin_db
     return mask, coupling
@@ -111,19 +123,23 @@ def suppress_crosstalk(
     for index in (0, 1):
         own, other = levels[index][:n], levels[1 - index][:n]
         mask, coupling = own_speech_frames(own, other, options)
+        couplings.append(round(coupling, 1))
+        if coupling == NO_LEAK_DB:
+            out.append(channels[index])
+            shares.append(0.0)
+            continue
         # A few frames of leak that poke above the margin are not speech; then bridge short gaps.
         mask = binary_opening(mask, structure=np.ones(_MIN_RUN_FRAMES))
         mask = binary_closing(mask, structure=np.ones(hangover))
         mask = binary_dilation(mask, structure=np.ones(2 * hangover + 1))
-        gain = np.convolve(mask.astype(np.float32), np.ones(3, dtype=np.float32) / 3, mode="same")
+        gain = np.convolve(np.pad(mask.astype(np.float32), 1, mode="edge"), np.ones(3, dtype=np.float32) / 3, "valid")
         per_sample = np.repeat(gain, frame)
         samples = channels[index].copy()
         covered = min(len(samples), len(per_sample))
         samples[:covered] *= per_sample[:covered]
         samples[covered:] *= float(gain[-1]) if len(gain) else 1.0
-        out.append(samples.astype(np.float32))
-        couplings.append(round(coupling, 1))
         shares.append(round(float(1.0 - mask.mean()) if len(mask) else 0.0, 3))
+        out.append(samples.astype(np.float32))
     # Channel i's coupling measures party (1 - i) leaking into it.
     report = CrosstalkReport(coupling_db=(couplings[1], couplings[0]), suppressed_share=(shares[0], shares[1]))
     logger.debug("crosstalk: %s", report)

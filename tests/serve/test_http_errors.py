@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import time
+
 import pytest
 
 from tests.serve.conftest import MAX_UPLOAD_MB, RATE_LIMIT_PER_MINUTE, DeployedApp, upload
@@ -65,5 +67,11 @@ def test_auth_and_error_codes_through_the_proxy(deployed: DeployedApp, stereo_ca
         assert (response.status_code, _error(response)) == (409, "idempotency_conflict")
 
     with deployed.client(deployed.api_key("read")) as client:
-        codes = [client.get("/v1/calls", params={"limit": 1}).status_code for _ in range(RATE_LIMIT_PER_MINUTE + 1)]
-    assert codes.count(200) == RATE_LIMIT_PER_MINUTE and codes[-1] == 429
+        # A token bucket: a burst of the limit passes, then 429; tokens refill at the limit per
+        # minute, so a slow machine that needs seconds for the burst earns a few more.
+        started, codes = time.monotonic(), []
+        while len(codes) < 2 * RATE_LIMIT_PER_MINUTE and (not codes or codes[-1] != 429):
+            codes.append(client.get("/v1/calls", params={"limit": 1}).status_code)
+        refilled = int((time.monotonic() - started) * RATE_LIMIT_PER_MINUTE / 60) + 1
+    assert codes[-1] == 429
+    assert RATE_LIMIT_PER_MINUTE <= codes.count(200) <= RATE_LIMIT_PER_MINUTE + refilled
