@@ -7,13 +7,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from callytics_ray.devices import torch_device
 from callytics_ray.errors import LLMError
 from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
 from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
 from callytics_ray.roles import RoleJudgement
-from callytics_ray.sentiment.classifier import torch_device
 from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.settings import LLMOptions, Settings
 from callytics_ray.types import SpeakerRole, Utterance

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from callytics_ray.devices import torch_device
 from callytics_ray.model_store import resolve_model
 from callytics_ray.punctuation.offline import PauseRestorer
 from callytics_ray.punctuation.truecasing import TrueCaser
@@ -65,7 +66,6 @@ class Punctuator:
         if config.model is None:
             return cls()
         from callytics_ray.punctuation.model import ModelRestorer
-        from callytics_ray.sentiment.classifier import torch_device  # here: sentiment imports punctuation
 
         path = resolve_model(config.model, kind="punctuation", cache_dir=settings.cache_dir, offline=settings.offline)
         return cls(ModelRestorer(path, device=torch_device(config.device)))
