@@ -21,10 +21,9 @@ from callytics_ray.result import (
     QualityResult,
     RoleConfirmationResult,
 )
-from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.text.sentences import split_sentences
 from callytics_ray.text.wordlists import WordList
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.types import Sentiment, SpeakerRole, Utterance
 
 # An agent commits to something: "I will", "I have issued", "we'll send", "it will arrive".
 _COMMITMENT = re.compile(

@@ -10,9 +10,9 @@ import numpy as np
 
 from callytics_ray.devices import torch_device
 from callytics_ray.model_store import resolve_model
-from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.settings import SentimentOptions, Settings
+from callytics_ray.types import Sentiment
 
 logger = logging.getLogger(__name__)
 
