@@ -57,12 +57,12 @@ class CallAnalyzer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallAnalyzer:
+        encoder_ref, device = settings.llm.offline_encoder(settings.sentiment)
         encoder = resolve_model(
-            settings.sentiment.embedding_model, kind="sentence-embedding", cache_dir=settings.cache_dir,
-            offline=settings.offline,
+            encoder_ref, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline
         )
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url else None
-        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(settings.sentiment.device)), llm=llm)
+        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(device)), llm=llm)
 
     @property
     def uses_llm(self) -> bool:
