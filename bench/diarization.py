@@ -46,7 +46,7 @@ from bench.resources import load_average  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.cpu import stage_threads  # noqa: E402
 from callytics_ray.diarization import build_diarizer  # noqa: E402
-from callytics_ray.diarization.dual_channel import channel_label  # noqa: E402
+from callytics_ray.types import channel_label  # noqa: E402
 from callytics_ray.diarization.nemo_backend import read_rttm  # noqa: E402
 from callytics_ray.settings import AudioOptions, Settings  # noqa: E402
 from callytics_ray.types import SpeakerTurn  # noqa: E402

@@ -113,7 +113,7 @@ def running_app(config: dict[str, Any], work: Path, *, logical_cpus: int = 4,
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cluster.deploy(path)
         cluster.wait_running(APP, timeout_s=timeout_s)
-        database_url = app_section(config)["args"]["settings"]["database_url"]
+        database_url = serve_app_settings(config, APP).database_url
         secret, _ = create_api_key(make_engine(database_url), tenant="bench", scopes=("submit", "read"))
         yield RunningApp(cluster, config, f"http://127.0.0.1:{config['http_options']['port']}", secret)
     finally:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from callytics_ray.diarization.dual_channel import channel_label
 from callytics_ray.settings import UtteranceOptions
-from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word
+from callytics_ray.types import SpeakerTurn, Transcript, Utterance, Word, channel_label
 from callytics_ray.utterances import SENTENCE_END as _SENTENCE_END
 from callytics_ray.utterances import build_utterances
 

@@ -127,6 +127,7 @@ def configured_models(settings: Settings) -> list[tuple[ModelKind, str]]:
             ("speaker-segmentation", settings.diarization.segmentation_model),
         ]
     wanted.append(("sentence-embedding", settings.sentiment.embedding_model))
+    wanted.append(("sentence-embedding", settings.llm.offline_encoder(settings.sentiment)[0]))
     if settings.sentiment.model:
         wanted.append(("sentiment", settings.sentiment.model))
     if settings.punctuation.model:

@@ -18,8 +18,8 @@ from callytics_ray.result import (
     ResponseLatencyResult,
     SpeakerQualityResult,
 )
-from callytics_ray.sentiment.wordlists import LIST_NAMES, WordList, load_wordlists
 from callytics_ray.settings import QualityOptions
+from callytics_ray.text.wordlists import LIST_NAMES, WordList, load_wordlists
 from callytics_ray.types import SpeakerRole, SpeakerTurn, Utterance
 
 Interval = tuple[float, float]

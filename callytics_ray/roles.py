@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from callytics_ray.alignment import align_words
 from callytics_ray.errors import ConfigError
 from callytics_ray.settings import RoleOptions, UtteranceOptions
 from callytics_ray.types import AudioInfo, SpeakerRole, Transcript, Utterance
@@ -315,7 +316,5 @@ def attribute_speakers(
         agent_channel: per-request agent channel for dual-channel calls.
         utterance_options: where utterances end (settings.utterances).
     """
-    from callytics_ray.alignment import align_words
-
     utterances = align_words(transcript, turns, utterance_options)
     return utterances, assign_roles(utterances, info, role_options, role_override, agent_channel)

@@ -229,12 +229,22 @@ class LLMSettings(_Section):
         base_url: e.g. "http://localhost:11434/v1"; None runs the offline analyzer.
         api_key: sent as the bearer token (local servers accept any value).
         model: the model name the endpoint knows.
+        embedding_model: the sentence encoder of the offline analyzer's extractive summary; None
+            uses `sentiment.embedding_model` (see `offline_encoder`).
+        device: where that encoder runs; None uses `sentiment.device`.
     """
 
     base_url: str | None = None
     api_key: SecretStr = SecretStr("not-needed")
     model: str = "gpt-4o-mini"
+    embedding_model: str | None = None
+    device: Device | None = None
     options: LLMOptions = LLMOptions()
+
+    def offline_encoder(self, sentiment: SentimentSettings) -> tuple[str, Device]:
+        """(encoder reference, device) of the offline analyzer: its own when set, else those of
+        the sentiment stage, which it shared before it had its own."""
+        return self.embedding_model or sentiment.embedding_model, self.device or sentiment.device
 
 
 class RedactionOptions(_Section):

@@ -143,6 +143,11 @@ class SpeakerTurn:
     secondary: bool = False
 
 
+def channel_label(channel: int) -> str:
+    """Speaker label of a channel on a dual-channel call: "CHANNEL_0", "CHANNEL_1"."""
+    return f"CHANNEL_{channel}"
+
+
 @dataclass(frozen=True, slots=True)
 class Utterance:
     """A maximal run of words by one speaker (after diarization and alignment).
@@ -168,3 +173,27 @@ class SpeakerRole:
     role: str  # "agent" | "customer" | "other"
     confidence: float
     talk_time_s: float
+
+
+SENTIMENT_LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """Sentiment of one text.
+
+    Attributes:
+        label: "negative", "neutral" or "positive".
+        score: signed polarity in [-1, 1] (P(positive) - P(negative) for the classifiers).
+        probabilities: (negative, neutral, positive).
+    """
+
+    label: str
+    score: float
+    probabilities: tuple[float, float, float]
+
+    @classmethod
+    def from_probabilities(cls, probabilities: tuple[float, float, float]) -> Sentiment:
+        neg, neu, pos = (float(p) for p in probabilities)
+        best = max(range(3), key=lambda k: (neg, neu, pos)[k])
+        return cls(SENTIMENT_LABELS[best], round(pos - neg, 4), (neg, neu, pos))

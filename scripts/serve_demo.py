@@ -26,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from callytics_ray.settings import serve_app_settings  # noqa: E402
 from callytics_ray.storage import make_engine  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402
 from deployments.local_cluster import ClusterError, LocalCluster  # noqa: E402
@@ -64,7 +65,7 @@ def cluster(temp_dir: Path) -> tuple[LocalCluster, bool]:
 
 
 def database_url(profile: dict[str, Any]) -> str:
-    url = profile["applications"][0]["args"]["settings"]["database_url"]
+    url = serve_app_settings(profile).database_url
     prefix = "sqlite:///"
     if url.startswith(prefix + "~"):
         path = Path(url.removeprefix(prefix)).expanduser()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -22,6 +22,7 @@ from callytics_ray.result import SentimentLabel
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallFilter, CallRecord, CallStatus, CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
+from callytics_ray.storage.repository import as_utc
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -160,10 +161,10 @@ def matches(record: CallRecord, filters: CallFilter) -> bool:
     ):
         if value is not None and getattr(record, field) != value:
             return False
-    created = _utc(record.created_at)
-    if filters.created_after is not None and created < _utc(filters.created_after):
+    created = as_utc(record.created_at)
+    if filters.created_after is not None and created < as_utc(filters.created_after):
         return False
-    if filters.created_before is not None and created >= _utc(filters.created_before):
+    if filters.created_before is not None and created >= as_utc(filters.created_before):
         return False
     duration = record.duration_s
     if filters.min_duration_s is not None and (duration is None or duration < filters.min_duration_s):
@@ -171,10 +172,6 @@ def matches(record: CallRecord, filters: CallFilter) -> bool:
     if filters.max_duration_s is not None and (duration is None or duration > filters.max_duration_s):
         return False
     return True
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 @router.get("/{call_id}", response_model=CallView, response_model_exclude_none=True, responses=_ERRORS,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from callytics_ray.asr.decoding import decode_arguments
 from callytics_ray.settings import AsrOptions
 
 CHUNK_S = 30.0  # Whisper's window: one clip is at most one chunk
@@ -67,12 +68,10 @@ def decode_together(pipeline, recordings: Sequence[np.ndarray], rate: int, langu
         return per_recording
     segments, _ = pipeline.transcribe(
         np.concatenate(padded).astype(np.float32),
-        language=language,
         clip_timestamps=clips,
         batch_size=options.batch_size,
-        beam_size=options.beam_size,
-        word_timestamps=options.word_timestamps,
-        vad_filter=False,
+        vad_filter=False,  # the clips above are the VAD, cut so that no chunk spans two calls
+        **decode_arguments(options, language),
     )
     frames_per_second = pipeline.model.frames_per_second
     starts = [int(offset) * frames_per_second for offset in offsets]

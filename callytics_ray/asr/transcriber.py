@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from callytics_ray.asr.cross_call import decode_together
+from callytics_ray.asr.decoding import decode_arguments
 from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
 from callytics_ray.cpu import stage_threads
 from callytics_ray.errors import ConfigError, StageError
@@ -153,8 +154,9 @@ class Transcriber:
                     piece = self._piece(
                         index, channel if len(audio.channels) > 1 else None, samples, audio.sample_rate_hz, options
                     )
-                    groups[(piece.language, piece.rate, options.beam_size, options.word_timestamps,
-                            options.batch_size, options.vad_min_silence_ms)].append(piece)
+                    # Calls decode together only when every decoding argument agrees.
+                    decoding = tuple(sorted(decode_arguments(options, piece.language).items()))
+                    groups[(decoding, piece.rate, options.batch_size, options.vad_min_silence_ms)].append(piece)
             except ConfigError as err:
                 results[index] = StageError("asr", str(err), retriable=False)
             except (RuntimeError, ValueError) as err:
@@ -230,26 +232,17 @@ class Transcriber:
         self, samples: np.ndarray, rate: int, options: AsrOptions, channel: int | None
     ) -> Transcript:
         language, forced_prob, probs = self._pick_language(samples, options)
-        kwargs = dict(
-            language=language,
-            beam_size=options.beam_size,
-            word_timestamps=options.word_timestamps,
-            vad_filter=options.vad_filter,
-            vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms},
-            condition_on_previous_text=options.condition_on_previous_text,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-        )
+        kwargs = decode_arguments(options, language) | {
+            "vad_filter": options.vad_filter,
+            "vad_parameters": {"min_silence_duration_ms": options.vad_min_silence_ms},
+        }
         duration_s = len(samples) / rate
         if duration_s >= options.batched_min_duration_s and options.vad_filter:
             with self._batched_lock:
                 raw, info = self._batched.transcribe(samples, batch_size=options.batch_size, **kwargs)
                 raw = list(raw)
         else:
-            raw, info = self._model.transcribe(
-                samples, hallucination_silence_threshold=options.hallucination_silence_threshold_s, **kwargs
-            )
+            raw, info = self._model.transcribe(samples, **kwargs)
             raw = list(raw)
         return self._channel_transcript(
             raw,

@@ -2,6 +2,6 @@
 
 from callytics_ray.audio.decode import DecodedAudio, decode_audio, probe_audio
 from callytics_ray.audio.processor import load_audio
-from callytics_ray.audio.vad import speech_ratio, speech_regions
+from callytics_ray.vad import speech_ratio, speech_regions
 
 __all__ = ["DecodedAudio", "decode_audio", "probe_audio", "load_audio", "speech_ratio", "speech_regions"]

@@ -12,10 +12,10 @@ from callytics_ray.audio.crosstalk import suppress_crosstalk
 from callytics_ray.audio.decode import decode_audio
 from callytics_ray.audio.enhance import estimate_snr_db, normalize_loudness, reduce_noise
 from callytics_ray.audio.layout import is_dual_channel
-from callytics_ray.audio.vad import speech_ratio, speech_regions
 from callytics_ray.errors import SilentAudioError
 from callytics_ray.settings import AudioOptions, ChannelLayout
 from callytics_ray.types import AudioInfo, ProcessedAudio
+from callytics_ray.vad import speech_ratio, speech_regions
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,7 @@ import numpy as np
 from callytics_ray.diarization.base import DiarizationRequest, DiarizationResult, Diarizer, resolve_speaker_bounds
 from callytics_ray.diarization.vad import speech_regions
 from callytics_ray.settings import DiarizationOptions
-from callytics_ray.types import SpeakerTurn
-
-
-def channel_label(channel: int) -> str:
-    """Speaker label of a channel: "CHANNEL_0", "CHANNEL_1"."""
-    return f"CHANNEL_{channel}"
+from callytics_ray.types import SpeakerTurn, channel_label
 
 
 class DualChannelDiarizer(Diarizer):

@@ -9,21 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from callytics_ray.devices import torch_device
 from callytics_ray.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
 _SAMPLE_RATE_HZ = 16_000
 _MIN_SAMPLES = 400  # one 25 ms fbank frame
-
-
-def pick_device(device: str) -> str:
-    """"auto" becomes "cuda" when torch sees a GPU, else "cpu"."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def find_checkpoint(model_dir: Path, ref: str, kind: str, pattern: str = "*.pt") -> Path:
@@ -56,7 +48,7 @@ class SpeakerEmbedder:
 
         from callytics_ray.diarization.fbank import KaldiFbank
 
-        self.device = pick_device(device)
+        self.device = torch_device(device)
         self.batch_size = batch_size
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         size = state["xvector.dense.linear.weight"].shape[0]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from callytics_ray.devices import torch_device
 from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime
-from callytics_ray.diarization.embedding import pick_device
 from callytics_ray.errors import ConfigError, ModelNotFoundError
 from callytics_ray.settings import DiarizationOptions, DiarizationSettings, Settings
 from callytics_ray.types import SpeakerTurn
@@ -146,7 +146,7 @@ class NemoDiarizer(OneCallAtATime):
         if config.nemo_msdd_model:
             updates["nemo_msdd_model"] = checked_model_ref(config.nemo_msdd_model, "speaker-diarization")
         config = config.model_copy(update=updates)
-        device = pick_device(config.device)
+        device = torch_device(config.device)
         # MSDD checkpoints carry their own speaker model (use_speaker_model_from_ckpt).
         speaker_model = None if config.nemo_msdd_model else load_speaker_model(config.nemo_speaker_model, device)
         return cls(config, device, speaker_model)

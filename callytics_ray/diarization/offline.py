@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from callytics_ray.cpu import stage_threads, torch_threads
+from callytics_ray.devices import torch_device
 from callytics_ray.diarization.base import (
     DiarizationRequest,
     DiarizationResult,
@@ -26,7 +27,7 @@ from callytics_ray.diarization.base import (
     clip_turns,
 )
 from callytics_ray.diarization.clustering import centroids, cluster_embeddings
-from callytics_ray.diarization.embedding import SpeakerEmbedder, find_checkpoint, pick_device
+from callytics_ray.diarization.embedding import SpeakerEmbedder, find_checkpoint
 from callytics_ray.diarization.resegmentation import (
     FRAME_S,
     assign_frames,
@@ -146,7 +147,7 @@ class OfflineDiarizer(Diarizer):
     def from_settings(cls, settings: Settings) -> OfflineDiarizer:
         """Resolve and load the bundled (or configured) encoder and segmentation model."""
         config = settings.diarization
-        device = pick_device(config.device)
+        device = torch_device(config.device)
         embed_dir = resolve_model(
             config.embedding_model, kind="speaker-embedding", cache_dir=settings.cache_dir, offline=settings.offline
         )

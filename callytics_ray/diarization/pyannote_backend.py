@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from callytics_ray.diarization.base import DiarizationRequest, OneCallAtATime, clip_turns, sorted_turns
-from callytics_ray.diarization.embedding import pick_device
+from callytics_ray.devices import torch_device
 from callytics_ray.diarization.exclusive import combine_exclusive
 from callytics_ray.errors import ConfigError, ModelNotFoundError
 from callytics_ray.model_store import resolve_model
@@ -104,7 +104,7 @@ class PyannoteDiarizer(OneCallAtATime):
         )
         import torch
 
-        pipeline.to(torch.device(pick_device(config.device)))
+        pipeline.to(torch.device(torch_device(config.device)))
         logger.info("loaded pyannote pipeline %s", config.pyannote_pipeline)
         return cls(pipeline, config.options)
 

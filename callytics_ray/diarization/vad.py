@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from callytics_ray.audio.vad import speech_regions as silero_regions
 from callytics_ray.settings import DiarizationOptions
+from callytics_ray.vad import speech_regions as silero_regions
 
 
 def speech_regions(samples: np.ndarray, options: DiarizationOptions) -> list[tuple[float, float]]:

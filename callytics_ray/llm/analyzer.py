@@ -7,16 +7,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from callytics_ray.devices import torch_device
 from callytics_ray.errors import LLMError
 from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
 from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
 from callytics_ray.roles import RoleJudgement
-from callytics_ray.sentiment.classifier import torch_device
-from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.settings import LLMOptions, Settings
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.types import Sentiment, SpeakerRole, Utterance
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +57,12 @@ class CallAnalyzer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallAnalyzer:
+        encoder_ref, device = settings.llm.offline_encoder(settings.sentiment)
         encoder = resolve_model(
-            settings.sentiment.embedding_model, kind="sentence-embedding", cache_dir=settings.cache_dir,
-            offline=settings.offline,
+            encoder_ref, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline
         )
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url else None
-        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(settings.sentiment.device)), llm=llm)
+        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(device)), llm=llm)
 
     @property
     def uses_llm(self) -> bool:

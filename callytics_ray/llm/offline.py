@@ -15,16 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from callytics_ray.llm.keywords import keyword_topics
-from callytics_ray.punctuation import split_sentences
 from callytics_ray.result import (
     AnalysisResult,
     ConflictResult,
     QualityResult,
     RoleConfirmationResult,
 )
-from callytics_ray.sentiment.labels import Sentiment
-from callytics_ray.sentiment.wordlists import WordList
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.text.sentences import split_sentences
+from callytics_ray.text.wordlists import WordList
+from callytics_ray.types import Sentiment, SpeakerRole, Utterance
 
 # An agent commits to something: "I will", "I have issued", "we'll send", "it will arrive".
 _COMMITMENT = re.compile(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from callytics_ray.punctuation.korean import ends_sentence as korean_ends_sentence
-from callytics_ray.punctuation.korean import is_hangul
-from callytics_ray.punctuation.korean import is_question as korean_is_question
 from callytics_ray.settings import PunctuationOptions
+from callytics_ray.text.korean import ends_sentence as korean_ends_sentence
+from callytics_ray.text.korean import is_hangul
+from callytics_ray.text.korean import is_question as korean_is_question
 from callytics_ray.types import Word
 
 # Sentences that open with these are questions ("can you read me the number").

@@ -9,16 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from callytics_ray.devices import torch_device
 from callytics_ray.model_store import resolve_model
-from callytics_ray.punctuation.korean import ends_sentence as korean_ends_sentence
-from callytics_ray.punctuation.korean import is_hangul
-from callytics_ray.punctuation.korean import is_question as korean_is_question
 from callytics_ray.punctuation.offline import PauseRestorer
-from callytics_ray.punctuation.sentences import split_sentences
-from callytics_ray.types import join_words
 from callytics_ray.punctuation.truecasing import TrueCaser
 from callytics_ray.settings import PunctuationOptions, Settings
-from callytics_ray.types import Utterance, Word
+from callytics_ray.text.korean import ends_sentence as korean_ends_sentence
+from callytics_ray.text.korean import is_hangul
+from callytics_ray.text.korean import is_question as korean_is_question
+from callytics_ray.text.sentences import split_sentences
+from callytics_ray.types import Utterance, Word, join_words
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ class Punctuator:
         if config.model is None:
             return cls()
         from callytics_ray.punctuation.model import ModelRestorer
-        from callytics_ray.sentiment.classifier import torch_device  # here: sentiment imports punctuation
 
         path = resolve_model(config.model, kind="punctuation", cache_dir=settings.cache_dir, offline=settings.offline)
         return cls(ModelRestorer(path, device=torch_device(config.device)))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callytics_ray.result import CallSentimentResult, SpeakerSentimentResult, TrajectoryPoint
-from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.settings import SentimentOptions
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.types import Sentiment, SpeakerRole, Utterance
 
 # Means of per-utterance scores are smaller than single scores; this band keeps a call with one
 # mildly positive "thanks" among neutral turns neutral.

@@ -8,10 +8,11 @@ from typing import Protocol
 
 import numpy as np
 
+from callytics_ray.devices import torch_device
 from callytics_ray.model_store import resolve_model
-from callytics_ray.sentiment.labels import Sentiment
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.settings import SentimentOptions, Settings
+from callytics_ray.types import Sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,6 @@ class SentimentClassifier:
             for i in pending:
                 results[i] = self._lexicon.classify(texts[i], neutral_band=options.neutral_band)
         return tuple(r for r in results if r is not None)
-
-
-def torch_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; explicit devices pass through."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _ref_name(ref: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from callytics_ray.sentiment.labels import LABELS
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.sentiment.training import LabelledSentence, data_hash, load_training_set
+from callytics_ray.types import SENTIMENT_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class EmbeddingHead:
 
         logger.info("training sentiment head %s on %d sentences", self.name, len(training))
         x = self.features([s.text for s in training])
-        y = np.array([LABELS.index(s.label) for s in training])
+        y = np.array([SENTIMENT_LABELS.index(s.label) for s in training])
         mean = x.mean(axis=0)
         std = x.std(axis=0) + 1e-6
         model = LogisticRegression(C=_C, max_iter=2000, class_weight="balanced")

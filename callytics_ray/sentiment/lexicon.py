@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from callytics_ray.punctuation.korean import is_hangul
-from callytics_ray.sentiment.labels import Sentiment
-from callytics_ray.sentiment.wordlists import WordList
+from callytics_ray.text.korean import is_hangul
+from callytics_ray.text.wordlists import WordList
+from callytics_ray.types import Sentiment
 
 FEATURE_NAMES = ("vader_compound", "vader_neg", "vader_neu", "vader_pos", "ko_positive", "ko_negative")
 

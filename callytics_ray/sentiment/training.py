@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from callytics_ray.sentiment.labels import LABELS
+from callytics_ray.types import SENTIMENT_LABELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ def read_labelled(text: str) -> tuple[LabelledSentence, ...]:
     rows = csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
     out = []
     for row in rows:
-        if row["label"] not in LABELS:
+        if row["label"] not in SENTIMENT_LABELS:
             raise ValueError(f"unknown sentiment label {row['label']!r} in labelled data")
         out.append(LabelledSentence(row["label"], row["lang"], row["text"].strip()))
     return tuple(out)

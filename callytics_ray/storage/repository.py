@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy.engine import Engine
@@ -152,9 +152,9 @@ class CallStore:
             if value is not None:
                 conditions.append(column == value)
         if filters.created_after is not None:
-            conditions.append(Call.created_at >= _aware(filters.created_after))
+            conditions.append(Call.created_at >= as_utc(filters.created_after))
         if filters.created_before is not None:
-            conditions.append(Call.created_at < _aware(filters.created_before))
+            conditions.append(Call.created_at < as_utc(filters.created_before))
         if filters.min_duration_s is not None:
             conditions.append(Call.duration_s >= filters.min_duration_s)
         if filters.max_duration_s is not None:
@@ -187,7 +187,7 @@ class CallStore:
             call = session.get(Call, analysis.call_id)
             if call is None:
                 call = Call(id=analysis.call_id, tenant=tenant, source_name=analysis.source,
-                            created_at=_aware(analysis.created_at))
+                            created_at=as_utc(analysis.created_at))
             call.status, call.error, call.updated_at = status, error, utcnow()
             call.duration_s = analysis.audio.duration_s if analysis.audio else None
             call.language = analysis.language
@@ -438,6 +438,6 @@ class CallStore:
             texts.setdefault(call_id, []).append(text.strip())
         return {call_id: " ".join(t for t in parts if t) for call_id, parts in texts.items()}
 
-def _aware(value):
-    """SQLite drops time zones; compare everything as UTC."""
+def as_utc(value: datetime) -> datetime:
+    """SQLite drops time zones; compare everything as UTC (a naive time is taken as UTC)."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

@@ -27,6 +27,8 @@ def test_analyze_then_browse(env, tmp_path, stereo_call_path):
     out = tmp_path / "out"
     done = run(["analyze", str(stereo_call_path), "--format", "vtt", "--out", str(out), "--agent-id", "a7"], env)
     assert done.returncode == 0, done.stderr
+    # Only our own progress on stderr: no third-party progress bars.
+    assert "Loading weights" not in done.stderr and "it/s]" not in done.stderr, done.stderr
     vtt = (out / "stereo_diarization.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "horizon" in vtt.lower()
 

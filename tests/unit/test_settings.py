@@ -39,3 +39,16 @@ def test_errors_survive_pickling_across_processes():
     model = pickle.loads(pickle.dumps(ModelNotFoundError("x", "whisper", "install it")))
     assert (model.ref, model.kind) == ("x", "whisper")
     assert pickle.loads(pickle.dumps(NotAudioError("nope"))).reason == "not_audio"
+
+
+def test_offline_analyzer_encoder_is_its_own_or_the_sentiment_encoder(monkeypatch):
+    defaults = Settings(_env_file=None)
+    assert defaults.llm.offline_encoder(defaults.sentiment) == ("bundled:all-MiniLM-L6-v2", "auto")
+    monkeypatch.setenv("CALLYTICS_SENTIMENT__EMBEDDING_MODEL", "/models/e5-small")
+    monkeypatch.setenv("CALLYTICS_SENTIMENT__DEVICE", "cpu")
+    shared = Settings(_env_file=None)
+    assert shared.llm.offline_encoder(shared.sentiment) == ("/models/e5-small", "cpu")
+    monkeypatch.setenv("CALLYTICS_LLM__EMBEDDING_MODEL", "/models/minilm")
+    monkeypatch.setenv("CALLYTICS_LLM__DEVICE", "cuda")
+    own = Settings(_env_file=None)
+    assert own.llm.offline_encoder(own.sentiment) == ("/models/minilm", "cuda")

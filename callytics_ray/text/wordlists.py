@@ -16,7 +16,7 @@ LIST_NAMES: tuple[ListName, ...] = ("positive", "negative", "profane", "politene
 
 
 def _read(filename: str) -> tuple[str, ...]:
-    text = resources.files("callytics_ray.sentiment").joinpath("lexicon").joinpath(filename).read_text(encoding="utf-8")
+    text = resources.files("callytics_ray.text").joinpath("lists").joinpath(filename).read_text(encoding="utf-8")
     return tuple(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 

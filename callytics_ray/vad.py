@@ -1,4 +1,5 @@
-"""Voice activity with the Silero VAD model that ships inside faster-whisper."""
+"""Voice activity with the Silero VAD model that ships inside faster-whisper, shared by the audio
+stage (speech ratio) and diarization (speech regions with its own knobs)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from callytics_ray.punctuation.korean import ends_sentence as korean_ends_sentence
-from callytics_ray.punctuation.korean import is_hangul
+from callytics_ray.text.korean import ends_sentence as korean_ends_sentence
+from callytics_ray.text.korean import is_hangul
 from callytics_ray.types import Utterance, Word, join_words
 
 # A trailing period on these is not a sentence end.
