@@ -4,9 +4,8 @@ tests cover the logic in-process; this proves the proxy and ingress pass them th
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import pytest
 
