@@ -333,7 +333,7 @@ class DiarizationOptions(_Section):
     cluster_threshold: float = Field(0.55, gt=0.0, lt=2.0)
     merge_similarity: float = Field(0.75, gt=0.0, le=1.0)
     min_cluster_share: float = Field(0.1, ge=0.0, lt=0.5)
-    min_turn_s: float = Field(0.4, ge=0.0)
+    min_turn_s: float = Field(0.5, ge=0.0)
     merge_gap_s: float = Field(0.5, ge=0.0)
     segmentation_speech_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
     floor_min_s: float = Field(1.0, gt=0.0)
