@@ -314,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     # Our progress is one line per stage; the libraries' tqdm bars (transformers' "Loading
-    # weights", hub downloads) would interleave with it on stderr. Set before any model loads.
+    # weights", hub downloads) would interleave with it on stderr. tqdm reads TQDM_* once, when
+    # it is first imported, which no module of the CLI does at import time: so here, before any.
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
