@@ -153,27 +153,47 @@ def own_channel_words(
     for turn in turns:
         if turn.speaker.startswith("CHANNEL_"):
             spans.setdefault(int(turn.speaker.removeprefix("CHANNEL_")), []).append((turn.start, turn.end))
+    for channel_spans in spans.values():
+        channel_spans.sort()
+    # A channel's speech turns do not overlap each other, so the longest one bounds how far back
+    # a turn that still covers a word can start.
+    longest = max((e - s for channel_spans in spans.values() for s, e in channel_spans), default=0.0)
 
     def inside(word: Word, channel: int | None) -> bool:
-        return any(s - pad_s < word.end and word.start < e + pad_s for s, e in spans.get(channel or 0, []))
+        own = spans.get(channel or 0, [])
+        first = bisect.bisect_left(own, (word.start - pad_s - longest,))
+        last = bisect.bisect_right(own, (word.end + pad_s, float("inf")))
+        return any(s - pad_s < word.end and word.start < e + pad_s for s, e in own[first:last])
 
     keep = [inside(w, c) for w, c in zip(words, channels, strict=True)]
+    # Each channel's words by start, to find a word's twins on the other channels by time.
     by_channel: dict[int | None, list[int]] = {}
     for index, channel in enumerate(channels):
         by_channel.setdefault(channel, []).append(index)
+    for members in by_channel.values():
+        members.sort(key=lambda i: words[i].start)
+    starts = {c: [words[i].start for i in members] for c, members in by_channel.items()}
+    longest_word = max((w.end - w.start for w in words), default=0.0)
     for index, (word, channel) in enumerate(zip(words, channels, strict=True)):
         if not keep[index]:
             continue
-        for other in (i for c, members in by_channel.items() if c != channel for i in members):
-            twin = words[other]
-            shared = min(word.end, twin.end) - max(word.start, twin.start)
-            if keep[other] and shared > 0.5 * min(word.end - word.start, twin.end - twin.start) and (
-                _normal(word.text) == _normal(twin.text) and _normal(word.text)
-            ):
-                # Heard on both channels: the louder channel's turns are tighter around it.
-                mine = (inside(word, channel), word.probability)
-                theirs = (inside(twin, channels[other]), twin.probability)
-                keep[index if mine < theirs else other] = False
-                if not keep[index]:
-                    break
+        for other_channel, members in by_channel.items():
+            if other_channel == channel:
+                continue
+            first = bisect.bisect_left(starts[other_channel], word.start - longest_word)
+            last = bisect.bisect_right(starts[other_channel], word.end)
+            for other in members[first:last]:
+                twin = words[other]
+                shared = min(word.end, twin.end) - max(word.start, twin.start)
+                if keep[other] and shared > 0.5 * min(word.end - word.start, twin.end - twin.start) and (
+                    _normal(word.text) == _normal(twin.text) and _normal(word.text)
+                ):
+                    # Heard on both channels: the louder channel's turns are tighter around it.
+                    mine = (inside(word, channel), word.probability)
+                    theirs = (inside(twin, channels[other]), twin.probability)
+                    keep[index if mine < theirs else other] = False
+                    if not keep[index]:
+                        break
+            if not keep[index]:
+                break
     return keep

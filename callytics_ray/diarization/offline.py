@@ -183,17 +183,21 @@ class OfflineDiarizer(Diarizer):
         segmentations: list[ChunkSegmentation | None] = [None] * len(items)
         if self._counter is not None:
             segmentations = list(self._counter.segment(recordings))
-        plans = [self._plan(samples, seg) for samples, seg in zip(recordings, segmentations, strict=True)]
+        # The aggregated speaker-count probabilities serve both the speech regions and overlap.
+        counts = [self._count_probabilities(seg) for seg in segmentations]
+        plans = [
+            self._plan(samples, seg, probs)
+            for samples, seg, probs in zip(recordings, segmentations, counts, strict=True)
+        ]
         # One embedding pass over the windows of every call in the batch.
         vectors = self._embedder.embed([piece for plan in plans for piece in plan.pieces], options.embedding_batch_size)
         results: list[DiarizationResult] = []
         offset = 0
-        for item, plan, seg in zip(items, plans, segmentations, strict=True):
+        for item, plan, probs in zip(items, plans, counts, strict=True):
             count = len(plan.windows) + len(plan.segments) + len(plan.local)
             own = vectors[offset : offset + count]
             offset += count
-            probs = self._count_probabilities(seg) if options.overlap else None
-            results.append(self._turns(item, plan, own, probs))
+            results.append(self._turns(item, plan, own, probs if options.overlap else None))
         return results
 
     def _count_probabilities(self, seg: ChunkSegmentation | None) -> np.ndarray | None:
@@ -202,11 +206,10 @@ class OfflineDiarizer(Diarizer):
             return None
         return self._counter.aggregate(seg.counts, seg.starts_s, seg.duration_s)
 
-    def _plan(self, samples: np.ndarray, seg: ChunkSegmentation | None) -> _Plan:
+    def _plan(self, samples: np.ndarray, seg: ChunkSegmentation | None, counts: np.ndarray | None) -> _Plan:
         duration = len(samples) / _SAMPLE_RATE_HZ
         regions = speech_regions(samples, self.options)
         threshold = self.options.segmentation_speech_threshold
-        counts = self._count_probabilities(seg)
         if counts is not None and threshold is not None and self._counter is not None:
             # The segmentation model hears far-field and quiet speech that Silero misses.
             speech = (1.0 - counts[:, 0]) > threshold
