@@ -127,10 +127,12 @@ def lay_out(
     seed: int,
     max_turns: int = 5,
     overlap_share: float = 0.2,
+    bleed: bool = True,
 ) -> Call:
     """A call from each party's pieces: turns alternate (party 0 first) while both have pieces,
     then the rest of the other party's follow; a pause of 0.3-1.0 s between turns, or, for about
-    `overlap_share` of them, the next party starts 0.15-0.4 s before the previous turn ends."""
+    `overlap_share` of them, the next party starts 0.15-0.4 s before the previous turn ends.
+    With `bleed` False the channels carry no trace of the other party (bleed_db is then -inf)."""
     rng = np.random.default_rng(seed)
     counts = [min(len(p), max_turns) for p in pieces]
     order = [party for turn in range(max(counts)) for party in (0, 1) if turn < counts[party]]
@@ -154,11 +156,13 @@ def lay_out(
     bleed_db = (float(rng.uniform(*BLEED_DB)), float(rng.uniform(*BLEED_DB)))
     delay_ms = (float(rng.uniform(*DELAY_MS)), float(rng.uniform(*DELAY_MS)))
     channels = tracks.copy()
-    for party in (0, 1):
+    for party in (0, 1) if bleed else ():
         shift = int(delay_ms[party] / 1000 * RATE_HZ)
         echo = np.concatenate([np.zeros(shift, np.float32), tracks[party, : tracks.shape[1] - shift]])
         channels[1 - party] += echo * 10 ** (bleed_db[party] / 20)
     channels += rng.normal(0.0, 10 ** (_NOISE_DBFS / 20), channels.shape).astype(np.float32)
+    if not bleed:
+        bleed_db = (-np.inf, -np.inf)
     return Call(name, np.clip(channels, -1.0, 1.0), sorted(turns, key=lambda t: t.start), parties,
                 bleed_db, delay_ms, source)
 
@@ -178,7 +182,7 @@ def _speaker_pieces(data: Path, stems: Sequence[str], rttm: str, speaker: str) -
     ]
 
 
-def constructed_calls(data: Path, seed: int = 0) -> list[Call]:
+def constructed_calls(data: Path, seed: int = 0, *, bleed: bool = True) -> list[Call]:
     """The bench's constructed dual-channel calls, from the shared recordings in `data`."""
     ami = (_speaker_pieces(data, ("dev00", "dev01"), "dev.rttm", "MEE009"),
            _speaker_pieces(data, ("dev00", "dev01"), "dev.rttm", "MEE012"))
@@ -189,11 +193,11 @@ def constructed_calls(data: Path, seed: int = 0) -> list[Call]:
     read = (cut_pieces(stereo[:, 0], whole, max_s=2.5), cut_pieces(stereo[:, 1], whole, max_s=2.5))
     return [
         lay_out("call_ami", ("agent_MEE009", "customer_MEE012"), ami,
-                "AMI dev00/dev01 (same meeting room, two male speakers)", seed=seed),
+                "AMI dev00/dev01 (same meeting room, two male speakers)", seed=seed, bleed=bleed),
         lay_out("call_paa", ("agent_paaB", "customer_paaC"), paa,
-                "paa_diar_4spk: wideband speaker B against band-limited speaker C", seed=seed + 1),
+                "paa_diar_4spk: wideband speaker B against band-limited speaker C", seed=seed + 1, bleed=bleed),
         lay_out("call_read", ("agent_left", "customer_right"), read,
-                "stereo_diarization.wav: the read sentence of each channel", seed=seed + 2),
+                "stereo_diarization.wav: the read sentence of each channel", seed=seed + 2, bleed=bleed),
     ]
 
 

@@ -9,13 +9,13 @@ _EPS = 1e-10
 MAX_GAIN_DB = 30.0
 
 
-def frame_levels_db(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """RMS level in dBFS of consecutive 30 ms frames.  # shape: (num_frames,)"""
-    frame = max(1, int(_FRAME_S * sample_rate_hz))
+def frame_levels_db(samples: np.ndarray, sample_rate_hz: int, frame_s: float = _FRAME_S) -> np.ndarray:
+    """RMS level in dBFS of consecutive `frame_s` frames (30 ms by default).  # shape: (num_frames,)"""
+    frame = max(1, int(frame_s * sample_rate_hz))
     usable = len(samples) // frame * frame
     if usable == 0:
         return np.array([20 * np.log10(np.sqrt(np.mean(samples**2)) + _EPS)]) if len(samples) else np.array([-200.0])
-    frames = samples[:usable].reshape(-1, frame)
+    frames = samples[:usable].reshape(-1, frame).astype(np.float64)
     return 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + _EPS)
 
 
