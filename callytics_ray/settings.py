@@ -292,6 +292,8 @@ class DiarizationOptions(_Section):
 
     Attributes:
         min_speakers / max_speakers: default speaker-count bounds; a request's hints win.
+        max_auto_speakers: without a max_speakers bound, the most speakers the count looks for
+            (an eigengap among the largest eigenvalues says nothing about speakers).
         vad_threshold: Silero speech probability above which a frame is speech.
         vad_min_speech_ms / vad_min_silence_ms / vad_pad_ms: Silero region shaping.
         window_s / step_s: short speaker-embedding windows slid over speech; they place the
@@ -322,6 +324,7 @@ class DiarizationOptions(_Section):
 
     min_speakers: int | None = Field(None, ge=1)
     max_speakers: int | None = Field(None, ge=1)
+    max_auto_speakers: int = Field(8, ge=1)
     vad_threshold: float = Field(0.35, gt=0.0, lt=1.0)
     vad_min_speech_ms: int = Field(200, ge=0)
     vad_min_silence_ms: int = Field(250, ge=0)

@@ -25,7 +25,7 @@ def cluster_embeddings(
     if count == 0:
         return np.zeros(0, dtype=int)
     low = min(min_speakers, count)
-    high = min(max_speakers or count, count)
+    high = min(max_speakers or max(options.max_auto_speakers, low), count)
     if count == 1 or high == 1:
         return np.zeros(count, dtype=int)
     if options.clustering == "spectral" and count >= 2 * max(low, 2):

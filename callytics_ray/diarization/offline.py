@@ -104,6 +104,33 @@ def runs_to_regions(active: np.ndarray, times: np.ndarray, min_s: float = 0.1) -
     return [(max(0.0, s), e) for s, e in regions if e - s >= min_s]
 
 
+def trim_edges(
+    regions: Sequence[tuple[float, float]], silent: np.ndarray, times: np.ndarray, max_trim_s: float
+) -> list[tuple[float, float]]:
+    """Each region with up to `max_trim_s` cut from either end where `silent` (frames centred at
+    `times`) holds from that end inwards: padding another model says is not speech."""
+    if len(times) == 0:
+        return list(regions)
+    step = float(times[1] - times[0]) if len(times) > 1 else 0.0
+    trimmed: list[tuple[float, float]] = []
+    for start, end in regions:
+        inside = np.flatnonzero((times >= start) & (times <= end) & (times <= start + max_trim_s))
+        new_start = start
+        for index in inside:  # from the start inwards, while silent
+            if not silent[index]:
+                break
+            new_start = float(times[index]) + step / 2
+        inside = np.flatnonzero((times >= start) & (times <= end) & (times >= end - max_trim_s))
+        new_end = end
+        for index in inside[::-1]:
+            if not silent[index]:
+                break
+            new_end = float(times[index]) - step / 2
+        if new_end > new_start:
+            trimmed.append((new_start, new_end))
+    return trimmed
+
+
 def union_regions(regions: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     """Merge overlapping or touching regions."""
     merged: list[list[float]] = []
@@ -211,9 +238,13 @@ class OfflineDiarizer(Diarizer):
         regions = speech_regions(samples, self.options)
         threshold = self.options.segmentation_speech_threshold
         if counts is not None and threshold is not None and self._counter is not None:
+            times = self._counter.frame_times(len(counts))
+            silent = counts[:, 0] > threshold
+            # Silero's padding runs past the last syllable; where the segmentation model hears no
+            # speech there, the turn ends (or starts) where the voice does.
+            regions = trim_edges(regions, silent, times, self.options.vad_pad_ms / 1000)
             # The segmentation model hears far-field and quiet speech that Silero misses.
-            speech = (1.0 - counts[:, 0]) > threshold
-            regions = union_regions(regions + runs_to_regions(speech, self._counter.frame_times(len(counts))))
+            regions = union_regions(regions + runs_to_regions(~silent, times))
         windows = sliding_windows(regions, self.options.window_s, self.options.step_s)
         segment_s = self.options.segment_s
         segments = sliding_windows(regions, segment_s, segment_s) if segment_s else []

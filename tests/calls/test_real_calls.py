@@ -116,9 +116,27 @@ def test_mono_downmix_of_the_call_is_two_speakers_with_overlap_and_right_roles(
     assert right / total >= 0.95
 
 
+def test_turns_of_the_mono_call_end_where_the_voice_does(diarizer, data_dir, bleed_reference):
+    # The reference turns are the utterances' extents plus 30 ms. Where no one else talks, a turn
+    # of ours starts and ends within 0.12 s of them (DER's collar is 0.125 s each side): VAD
+    # padding must not run on into the pause.
+    audio = load_audio(data_dir / f"{BLEED_CALL}.wav", AudioOptions(channel_layout="mono"))
+    turns = diarizer.diarize(audio)
+    edges = [t.start for t in turns] + [t.end for t in turns]
+    checked = 0
+    for ref in bleed_reference:
+        others = [r for r in bleed_reference if r is not ref]
+        for edge in (ref["start"], ref["end"]):
+            if any(r["start"] - 0.3 < edge < r["end"] + 0.3 for r in others):
+                continue  # an overlap or a quick hand-over: the edge belongs to both turns
+            checked += 1
+            assert min(abs(edge - e) for e in edges) < 0.12, (edge, sorted(edges))
+    assert checked >= 6
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("dev00", {2}), ("dev01", {2}), ("falcon_3spk", {3}), ("paa_diar_4spk", {4})],
+    [("dev00", {2}), ("dev01", {2}), ("falcon_3spk", {3}), ("paa_diar_4spk", {4}), ("paa_diar_6spk", {6})],
 )
 def test_speaker_count_of_real_recordings(diarizer, data_dir, name, expected):
     audio = load_audio(data_dir / f"{name}.wav", AudioOptions(min_speech_ratio=0.0, channel_layout="mono"))
