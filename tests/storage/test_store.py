@@ -191,3 +191,33 @@ def test_search_pages_and_hits_follow_the_ranking(store):
     assert store.search_calls("refund", max_hits=3).total == 3
     assert store.search_calls("zebra", max_hits=100).items == []
 
+
+def test_a_read_only_engine_reads_but_refuses_writes(store):
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    from callytics_ray.storage import make_engine
+    from callytics_ray.storage.tables import Call
+
+    store.save_analysis(analysis("c-1"))
+    reader = CallStore(make_engine(store.engine.url.render_as_string(hide_password=False), read_only=True))
+    try:
+        assert reader.get_call("c-1").status == CallStatus.COMPLETED
+        assert [h.call_id for h in reader.search("hello")] == ["c-1"]
+        with pytest.raises(DBAPIError):
+            reader.set_status("c-1", CallStatus.FAILED)
+        with pytest.raises(DBAPIError), reader.engine.begin() as conn:
+            conn.execute(update(Call).values(status=CallStatus.FAILED))
+        with pytest.raises(DBAPIError):
+            reader.create_call(tenant="acme")
+    finally:
+        reader.engine.dispose()
+    assert store.get_call("c-1").status == CallStatus.COMPLETED and store.list_calls().total == 1
+
+
+def test_a_read_only_engine_needs_a_database_others_write():
+    from callytics_ray.errors import ConfigError
+    from callytics_ray.storage import make_engine
+
+    with pytest.raises(ConfigError):
+        make_engine("sqlite://", read_only=True)
