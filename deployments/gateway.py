@@ -15,7 +15,6 @@ from callytics_ray.api import LocalRunner, VariantPicker, create_app
 from callytics_ray.errors import ConfigError
 from callytics_ray.pipeline import RetryPolicy
 from callytics_ray.settings import AsrVariant
-from callytics_ray.storage import make_engine
 from deployments._base import StageDeployment
 from deployments.database import ServeCallStore
 from deployments.metrics import StageMetrics
@@ -64,7 +63,7 @@ class GatewayDeployment(StageDeployment):
     ) -> None:
         self._setup(settings)
         self.stages = ServeStages(StageHandles(**stage_handles))
-        self.store = ServeCallStore(make_engine(self.settings.database_url), database)
+        self.store = ServeCallStore(self.settings.database_url, database)
         self.picker = VariantPicker.from_settings(self.settings)
         self.runner = LocalRunner(self.stages, self.store, self.settings, hook=StageMetrics(), retry=SERVE_RETRY)
         self._app: FastAPI | None = None

@@ -22,7 +22,6 @@ from callytics_ray.result import SentimentLabel
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallFilter, CallRecord, CallStatus, CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
-from callytics_ray.storage.repository import as_utc
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -142,36 +141,9 @@ def list_calls(
     )
     if q is None:
         page = store.list_calls(filters, limit=limit, offset=offset)
-        return CallList(**page.model_dump())
-    hits = store.search(q, tenant=caller.tenant, limit=settings.api.search_max_hits)
-    ranked = list(dict.fromkeys(h.call_id for h in hits))
-    matching = [r for r in store.get_calls(ranked, tenant=caller.tenant) if matches(r, filters)]
-    page = matching[offset : offset + limit]
-    shown = {r.id for r in page}
-    return CallList(items=page, total=len(matching), limit=limit, offset=offset, query=q,
-                    hits=[h for h in hits if h.call_id in shown])
-
-
-def matches(record: CallRecord, filters: CallFilter) -> bool:
-    """Whether `record` passes `filters` (the same rules `CallStore.list_calls` applies in SQL)."""
-    for field, value in (
-        ("tenant", filters.tenant), ("status", filters.status), ("language", filters.language),
-        ("agent_id", filters.agent_id), ("customer_id", filters.customer_id),
-        ("sentiment_label", filters.sentiment),
-    ):
-        if value is not None and getattr(record, field) != value:
-            return False
-    created = as_utc(record.created_at)
-    if filters.created_after is not None and created < as_utc(filters.created_after):
-        return False
-    if filters.created_before is not None and created >= as_utc(filters.created_before):
-        return False
-    duration = record.duration_s
-    if filters.min_duration_s is not None and (duration is None or duration < filters.min_duration_s):
-        return False
-    if filters.max_duration_s is not None and (duration is None or duration > filters.max_duration_s):
-        return False
-    return True
+    else:
+        page = store.search_calls(q, filters, limit=limit, offset=offset, max_hits=settings.api.search_max_hits)
+    return CallList(**page.model_dump())
 
 
 @router.get("/{call_id}", response_model=CallView, response_model_exclude_none=True, responses=_ERRORS,

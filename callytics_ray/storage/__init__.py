@@ -1,11 +1,11 @@
 """Storage stage: SQLModel tables on SQLite (default) or PostgreSQL, and the CallStore repository."""
 
 from callytics_ray.storage.db import make_engine, normalize_url
-from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, StageState
-from callytics_ray.storage.repository import CallStore
+from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, SearchPage, StageState
+from callytics_ray.storage.repository import WRITE_METHODS, CallStore
 from callytics_ray.storage.tables import CallStatus
 
 __all__ = [
-    "CallFilter", "CallPage", "CallRecord", "CallStatus", "CallStore", "SearchHit", "StageState",
-    "make_engine", "normalize_url",
+    "WRITE_METHODS", "CallFilter", "CallPage", "CallRecord", "CallStatus", "CallStore", "SearchHit", "SearchPage",
+    "StageState", "make_engine", "normalize_url",
 ]

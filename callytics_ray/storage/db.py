@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
+from callytics_ray.errors import ConfigError
 from callytics_ray.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 logger = logging.getLogger(__name__)
@@ -21,16 +23,43 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url` (SQLite file or PostgreSQL), with the schema created."""
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL), with the schema created.
+
+    Args:
+        read_only: every connection refuses to change data (the database itself says no), for a
+            process whose writes must all go elsewhere. The schema is still created first: that
+            is idempotent, and whichever process starts first may find an empty database.
+
+    Raises:
+        ConfigError: read_only on an in-memory SQLite database (no other process can write it).
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        if read_only and make_url(url).database in (None, "", ":memory:"):
+            raise ConfigError("a read-only engine needs a database file that another process writes")
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True)
     init_db(engine)
+    if read_only:
+        # Drop the connections that created the schema: only new ones pass through the listener.
+        engine.dispose()
+        event.listen(engine, "connect", _refuse_writes)
     return engine
+
+
+def _refuse_writes(dbapi_connection, _record) -> None:
+    # Both dialects refuse INSERT, UPDATE, DELETE and DDL on such a connection; reads are unchanged.
+    cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA query_only=ON")
+    else:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    # psycopg runs the SET in a transaction of its own, and a SET rolled back is undone.
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -74,6 +74,13 @@ class SearchHit(BaseModel):
     text: str
 
 
+class SearchPage(CallPage):
+    """A page of the calls whose transcript matches `query`, best first, and their matching utterances."""
+
+    query: str
+    hits: list[SearchHit]
+
+
 class CallFigures(BaseModel):
     """One call's figures for comparing A/B variants (seconds from the stage jobs, confidence
     from the stored words). `request_json` carries what was uploaded with the call."""

@@ -155,3 +155,69 @@ def test_api_keys_are_hashed_and_scoped(store):
         assert secret not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
     assert revoke_api_key(store.engine, record.prefix)
     assert verify_api_key(store.engine, secret) is None
+
+
+def test_search_applies_the_same_filters_as_listing(store):
+    now = datetime.now(timezone.utc)
+    for i in range(6):
+        texts = ("please refund my card",) if i != 5 else ("the weather is nice",)
+        store.save_analysis(analysis(f"c-{i}", language="ko" if i % 2 else "en", duration=10.0 * (i + 1),
+                                     texts=texts, created_at=now - timedelta(days=i)),
+                            status=CallStatus.PARTIAL if i == 4 else CallStatus.COMPLETED)
+    store.save_analysis(analysis("g-1", texts=("refund",)), tenant="globex")
+    refunds = {f"c-{i}" for i in range(5)}
+    for filters in (
+        CallFilter(tenant="default"), CallFilter(tenant="default", language="ko"),
+        CallFilter(tenant="default", status="partial"), CallFilter(tenant="default", min_duration_s=25),
+        CallFilter(tenant="default", max_duration_s=25), CallFilter(tenant="default", created_after=now - timedelta(days=2, hours=1)),
+        CallFilter(tenant="default", created_before=now - timedelta(days=2, hours=1)),
+    ):
+        listed = {c.id for c in store.list_calls(filters).items} & refunds
+        page = store.search_calls("refund", filters, max_hits=100)
+        assert {c.id for c in page.items} == listed and page.total == len(listed), filters
+        assert {h.call_id for h in page.hits} == listed and page.query == "refund"
+
+
+def test_search_pages_and_hits_follow_the_ranking(store):
+    for i in range(5):
+        store.save_analysis(analysis(f"c-{i}", texts=("refund " * (i + 1),)))
+    everything = store.search_calls("refund", max_hits=100)
+    ranked = [c.id for c in everything.items]
+    assert sorted(ranked) == [f"c-{i}" for i in range(5)] and everything.total == 5
+    second = store.search_calls("refund", limit=2, offset=2, max_hits=100)
+    assert [c.id for c in second.items] == ranked[2:4] and second.total == 5
+    assert {h.call_id for h in second.hits} == set(ranked[2:4])
+    # max_hits bounds how many utterances are looked at, so how many calls can match.
+    assert store.search_calls("refund", max_hits=3).total == 3
+    assert store.search_calls("zebra", max_hits=100).items == []
+
+
+def test_a_read_only_engine_reads_but_refuses_writes(store):
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    from callytics_ray.storage import make_engine
+    from callytics_ray.storage.tables import Call
+
+    store.save_analysis(analysis("c-1"))
+    reader = CallStore(make_engine(store.engine.url.render_as_string(hide_password=False), read_only=True))
+    try:
+        assert reader.get_call("c-1").status == CallStatus.COMPLETED
+        assert [h.call_id for h in reader.search("hello")] == ["c-1"]
+        with pytest.raises(DBAPIError):
+            reader.set_status("c-1", CallStatus.FAILED)
+        with pytest.raises(DBAPIError), reader.engine.begin() as conn:
+            conn.execute(update(Call).values(status=CallStatus.FAILED))
+        with pytest.raises(DBAPIError):
+            reader.create_call(tenant="acme")
+    finally:
+        reader.engine.dispose()
+    assert store.get_call("c-1").status == CallStatus.COMPLETED and store.list_calls().total == 1
+
+
+def test_a_read_only_engine_needs_a_database_others_write():
+    from callytics_ray.errors import ConfigError
+    from callytics_ray.storage import make_engine
+
+    with pytest.raises(ConfigError):
+        make_engine("sqlite://", read_only=True)

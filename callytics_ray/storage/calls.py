@@ -1,0 +1,232 @@
+"""Calls, their audio and results: create, read, list, search, save an analysis, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from callytics_ray.errors import NotFoundError
+from callytics_ray.result import CallAnalysis
+from callytics_ray.storage import search as fts
+from callytics_ray.storage.base import Repository, find_call, writes
+from callytics_ray.storage.filters import as_utc, call_conditions
+from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, SearchPage
+from callytics_ray.storage.tables import Analysis, Call, CallAudio, CallStatus, Job, Utterance, Word, utcnow
+
+
+class CallRepository(Repository):
+    """Calls and what belongs to them: audio, the analysis, utterances, words, the text index."""
+
+    @writes
+    def create_call(
+        self,
+        *,
+        tenant: str = "default",
+        call_id: str | None = None,
+        source_name: str | None = None,
+        audio: bytes | None = None,
+        content_type: str | None = None,
+        agent_id: str | None = None,
+        customer_id: str | None = None,
+        idempotency_key: str | None = None,
+        variant: str | None = None,
+        request_json: str | None = None,
+        stages: tuple[str, ...] = (),
+    ) -> tuple[CallRecord, bool]:
+        """Store a new call (and its audio and pending stage jobs) in one transaction.
+
+        Returns:
+            (record, created): `created` is False when `idempotency_key` named an existing call,
+            which is then returned unchanged.
+        """
+        if idempotency_key:
+            existing = self._find_idempotent(tenant, idempotency_key)
+            if existing is not None:
+                return existing, False
+        call = Call(
+            id=call_id or str(uuid.uuid4()),
+            tenant=tenant,
+            source_name=source_name,
+            agent_id=agent_id,
+            customer_id=customer_id,
+            idempotency_key=idempotency_key,
+            variant=variant,
+            request_json=request_json,
+        )
+        try:
+            with Session(self.engine) as session:
+                session.add(call)
+                session.flush()
+                if audio is not None:
+                    session.add(
+                        CallAudio(
+                            call_id=call.id, filename=source_name, content_type=content_type,
+                            size_bytes=len(audio), data=audio,
+                        )
+                    )
+                for stage in stages:
+                    session.add(Job(call_id=call.id, stage=stage))
+                session.commit()
+                session.refresh(call)
+                return CallRecord.model_validate(call), True
+        except IntegrityError:
+            if idempotency_key:  # lost a race with the same key: the winner's call is the answer
+                existing = self._find_idempotent(tenant, idempotency_key)
+                if existing is not None:
+                    return existing, False
+            raise
+
+    def _find_idempotent(self, tenant: str, key: str) -> CallRecord | None:
+        with Session(self.engine) as session:
+            row = session.exec(select(Call).where(Call.tenant == tenant, Call.idempotency_key == key)).first()
+            return CallRecord.model_validate(row) if row else None
+
+    def get_call(self, call_id: str, *, tenant: str | None = None) -> CallRecord:
+        with Session(self.engine) as session:
+            return CallRecord.model_validate(find_call(session, call_id, tenant))
+
+    def get_calls(self, call_ids: list[str], *, tenant: str | None = None) -> list[CallRecord]:
+        """The calls among `call_ids` (visible to `tenant`), in the order given."""
+        with Session(self.engine) as session:
+            return self._calls_in_order(session, call_ids, CallFilter(tenant=tenant))
+
+    @staticmethod
+    def _calls_in_order(session: Session, call_ids: list[str], filters: CallFilter) -> list[CallRecord]:
+        if not call_ids:
+            return []
+        rows = session.exec(select(Call).where(Call.id.in_(call_ids), *call_conditions(filters))).all()
+        by_id = {r.id: r for r in rows}
+        return [CallRecord.model_validate(by_id[i]) for i in call_ids if i in by_id]
+
+    def get_request_json(self, call_id: str) -> str | None:
+        """The request metadata stored with the call at submission (None when there was none)."""
+        with Session(self.engine) as session:
+            return find_call(session, call_id, None).request_json
+
+    @writes
+    def set_status(self, call_id: str, status: str, *, error: str | None = None) -> None:
+        if status not in CallStatus.ALL:
+            raise ValueError(f"unknown call status {status!r}")
+        with Session(self.engine) as session:
+            call = find_call(session, call_id, None)
+            call.status, call.error, call.updated_at = status, error, utcnow()
+            session.add(call)
+            session.commit()
+
+    @writes
+    def delete_call(self, call_id: str, *, tenant: str | None = None) -> None:
+        with Session(self.engine) as session:
+            call = find_call(session, call_id, tenant)
+            fts.unindex_call(session.connection(), call_id)
+            for table in (Word, Utterance, Analysis, Job, CallAudio):
+                session.exec(delete(table).where(table.call_id == call_id))
+            session.delete(call)
+            session.commit()
+
+    # --- listing and search ----------------------------------------------------------------
+
+    def list_calls(self, filters: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> CallPage:
+        """The calls passing `filters`, newest first."""
+        conditions = call_conditions(filters or CallFilter())
+        with Session(self.engine) as session:
+            total = session.exec(select(func.count()).select_from(Call).where(*conditions)).one()
+            rows = session.exec(
+                select(Call).where(*conditions).order_by(Call.created_at.desc(), Call.id).offset(offset).limit(limit)
+            ).all()
+            return CallPage(
+                items=[CallRecord.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+            )
+
+    def search(self, query: str, *, tenant: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Utterances matching every word of `query`, best first."""
+        with Session(self.engine) as session:
+            return fts.search_utterances(session.connection(), query, tenant=tenant, limit=limit)
+
+    def search_calls(
+        self, query: str, filters: CallFilter | None = None, *, max_hits: int, limit: int = 50, offset: int = 0
+    ) -> SearchPage:
+        """The calls passing `filters` whose transcript matches `query`, best match first.
+
+        Only the best `max_hits` utterances are looked at, so `total` counts the calls among them.
+        The page carries the hits that belong to its calls.
+        """
+        filters = filters or CallFilter()
+        with Session(self.engine) as session:
+            hits = fts.search_utterances(session.connection(), query, tenant=filters.tenant, limit=max_hits)
+            ranked = list(dict.fromkeys(h.call_id for h in hits))
+            matching = self._calls_in_order(session, ranked, filters)
+        page = matching[offset : offset + limit]
+        shown = {r.id for r in page}
+        return SearchPage(items=page, total=len(matching), limit=limit, offset=offset, query=query,
+                          hits=[h for h in hits if h.call_id in shown])
+
+    # --- results ---------------------------------------------------------------------------
+
+    @writes
+    def save_analysis(
+        self,
+        analysis: CallAnalysis,
+        *,
+        tenant: str = "default",
+        status: str = CallStatus.COMPLETED,
+        error: str | None = None,
+    ) -> None:
+        """Store (or replace) a call's analysis, utterances and words; creates the call if new."""
+        with Session(self.engine) as session:
+            call = session.get(Call, analysis.call_id)
+            if call is None:
+                call = Call(id=analysis.call_id, tenant=tenant, source_name=analysis.source,
+                            created_at=as_utc(analysis.created_at))
+            call.status, call.error, call.updated_at = status, error, utcnow()
+            call.duration_s = analysis.audio.duration_s if analysis.audio else None
+            call.language = analysis.language
+            call.language_probability = analysis.language_probability
+            call.variant = analysis.variant or call.variant
+            call_sentiment = getattr(analysis, "sentiment", None)
+            if call_sentiment is not None:
+                call.sentiment_label = call_sentiment.label
+                call.sentiment_score = call_sentiment.score
+            session.add(call)
+            session.flush()
+            fts.unindex_call(session.connection(), call.id)
+            session.exec(delete(Word).where(Word.call_id == call.id))
+            session.exec(delete(Utterance).where(Utterance.call_id == call.id))
+            index_rows: list[tuple[int, str, str]] = []
+            for position, segment in enumerate(analysis.segments):
+                utterance = Utterance(
+                    call_id=call.id, position=position, start=segment.start, end=segment.end,
+                    speaker=segment.speaker, role=segment.role, channel=segment.channel, text=segment.text,
+                    sentiment_label=segment.sentiment.label if segment.sentiment else None,
+                    sentiment_score=segment.sentiment.score if segment.sentiment else None,
+                )
+                session.add(utterance)
+                session.flush()
+                session.add_all(
+                    Word(call_id=call.id, utterance_id=utterance.id, position=i, start=w.start, end=w.end,
+                         text=w.text[:256], probability=w.probability)
+                    for i, w in enumerate(segment.words)
+                )
+                index_rows.append((utterance.id, call.id, segment.text))
+            fts.index_utterances(session.connection(), index_rows)
+            row = session.get(Analysis, call.id) or Analysis(call_id=call.id, result_json="")
+            row.result_json, row.created_at = analysis.model_dump_json(exclude_none=True), utcnow()
+            session.add(row)
+            session.commit()
+
+    def get_analysis(self, call_id: str, *, tenant: str | None = None) -> CallAnalysis:
+        with Session(self.engine) as session:
+            find_call(session, call_id, tenant)
+            row = session.get(Analysis, call_id)
+            if row is None:
+                raise NotFoundError(f"call {call_id} has no result yet")
+            return CallAnalysis.model_validate_json(row.result_json)
+
+    def get_audio(self, call_id: str) -> tuple[bytes, str | None]:
+        with Session(self.engine) as session:
+            row = session.get(CallAudio, call_id)
+            if row is None:
+                raise NotFoundError(f"call {call_id} has no stored audio")
+            return bytes(row.data), row.filename

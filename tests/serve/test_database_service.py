@@ -1,0 +1,154 @@
+"""The gateway's store writes only through the database service (in process, no cluster).
+
+A stand-in handle pickles every request and answer, as a process boundary does, and runs the real
+DatabaseServiceDeployment class on a writable engine; the gateway's ServeCallStore reads the same
+SQLite file through its read-only engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
+
+from callytics_ray.errors import NotFoundError
+from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
+from callytics_ray.storage.tables import Call
+from deployments.database import DatabaseServiceDeployment, ServeCallStore
+from tests.storage.test_store import analysis
+
+
+class _Answer:
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self, timeout_s: float | None = None) -> Any:
+        return pickle.loads(self._value)
+
+
+class FakeDatabaseHandle:
+    """`handle.write.remote(method, args, kwargs).result(timeout_s=)` over a service in this process."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.forwarded: list[str] = []
+
+    @property
+    def write(self) -> FakeDatabaseHandle:
+        return self
+
+    def remote(self, method: str, args: tuple, kwargs: dict) -> _Answer:
+        self.forwarded.append(method)
+        method, args, kwargs = pickle.loads(pickle.dumps((method, args, kwargs)))
+        return _Answer(pickle.dumps(asyncio.run(self.service.write(method, args, kwargs))))
+
+
+@pytest.fixture()
+def service(tmp_path):
+    # _setup sends the core's logs to Serve's replica handlers; give the test process its own back.
+    core = logging.getLogger("callytics_ray")
+    saved = (list(core.handlers), core.level, core.propagate)
+    try:
+        yield DatabaseServiceDeployment.func_or_class({"database_url": f"sqlite:///{tmp_path / 'calls.db'}"})
+    finally:
+        core.handlers[:], core.propagate = saved[0], saved[2]
+        core.setLevel(saved[1])
+
+
+@pytest.fixture()
+def database(service) -> FakeDatabaseHandle:
+    return FakeDatabaseHandle(service)
+
+
+@pytest.fixture()
+def gateway_store(service, database) -> ServeCallStore:
+    store = ServeCallStore(service.settings.database_url, database)
+    yield store
+    store.engine.dispose()
+
+
+# Every public CallStore method, in an order that makes each meaningful; the test below fails
+# until a new method is added here, so a new write cannot go untried on the gateway.
+SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
+    ("ping", lambda s: s.ping()),
+    ("create_call", lambda s: s.create_call(tenant="acme", call_id="c-1", source_name="a.wav", audio=b"RIFF",
+                                            variant="base", request_json="{}", stages=("audio", "asr"))),
+    ("get_call", lambda s: s.get_call("c-1", tenant="acme").status == CallStatus.QUEUED),
+    ("get_calls", lambda s: [c.id for c in s.get_calls(["c-1"], tenant="acme")] == ["c-1"]),
+    ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
+    ("get_audio", lambda s: s.get_audio("c-1") == (b"RIFF", "a.wav")),
+    ("unfinished_calls", lambda s: s.unfinished_calls() == ["c-1"]),
+    ("claimable_calls", lambda s: s.claimable_calls() == ["c-1"]),
+    ("claim_call", lambda s: s.claim_call("c-1", "worker-1", 60.0)),
+    ("renew_lease", lambda s: s.renew_lease("c-1", "worker-1", 60.0)),
+    ("set_status", lambda s: s.set_status("c-1", CallStatus.PROCESSING) is None),
+    ("set_stage", lambda s: s.set_stage("c-1", "asr", "running") is None),
+    ("most_attempted_stage", lambda s: s.most_attempted_stage("c-1") == ("asr", 1)),
+    ("stage_states", lambda s: [(x.stage, x.status) for x in s.stage_states("c-1")] == [("audio", "pending"), ("asr", "running")]),
+    ("save_analysis", lambda s: s.save_analysis(analysis("c-1", texts=("refund please",)), tenant="acme",
+                                                status=CallStatus.FAILED, error="boom") is None),
+    ("get_analysis", lambda s: s.get_analysis("c-1", tenant="acme").call_id == "c-1"),
+    ("list_calls", lambda s: s.list_calls(CallFilter(tenant="acme", status="failed")).total == 1),
+    ("search", lambda s: [h.call_id for h in s.search("refund", tenant="acme")] == ["c-1"]),
+    ("search_calls", lambda s: s.search_calls("refund", CallFilter(tenant="acme"), max_hits=10).total == 1),
+    ("variant_figures", lambda s: [f.call_id for f in s.variant_figures(tenant="acme")] == ["c-1"]),
+    ("call_texts", lambda s: s.call_texts(["c-1"]) == {"c-1": "refund please"}),
+    ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
+    ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
+    ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
+]
+
+
+def _public_methods(cls: type) -> set[str]:
+    # from_url builds a store; it is no operation on one.
+    return {name for name, _ in inspect.getmembers(cls, callable) if not name.startswith("_")} - {"from_url"}
+
+
+def test_every_write_goes_through_the_database_service(gateway_store, database):
+    assert [name for name, _ in SCENARIO] and {name for name, _ in SCENARIO} == _public_methods(CallStore)
+    for name, step in SCENARIO:
+        before = len(database.forwarded)
+        outcome = step(gateway_store)
+        # Reads run on the gateway's read-only engine (a read that wrote would fail there) and
+        # see what the service committed just before.
+        assert outcome not in (False, None) or name in {"ping"}, name
+        assert database.forwarded[before:] == ([name] if name in WRITE_METHODS else []), name
+    assert set(database.forwarded) == set(WRITE_METHODS)
+    assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
+            "set_status", "set_stage", "save_analysis"} <= set(WRITE_METHODS)
+    with pytest.raises(NotFoundError):
+        gateway_store.get_call("c-1")
+
+
+def test_the_gateway_engine_refuses_any_write_of_its_own(gateway_store):
+    gateway_store.create_call(tenant="acme", call_id="c-1")
+    with pytest.raises(DBAPIError), gateway_store.engine.begin() as conn:
+        conn.execute(update(Call).values(status=CallStatus.FAILED))
+    # What CallStore's own write methods would do on this engine, had they not been forwarded.
+    with pytest.raises(DBAPIError):
+        CallStore.set_status(gateway_store, "c-1", CallStatus.FAILED)
+    assert gateway_store.get_call("c-1").status == CallStatus.QUEUED
+
+
+def test_core_errors_come_back_as_themselves(gateway_store):
+    with pytest.raises(NotFoundError, match="^call missing not found$"):
+        gateway_store.delete_call("missing", tenant="acme")
+    with pytest.raises(NotFoundError):
+        gateway_store.requeue_call("missing")
+    record, created = gateway_store.create_call(tenant="acme", idempotency_key="k")
+    again, created_again = gateway_store.create_call(tenant="acme", idempotency_key="k")
+    assert created and not created_again and again.id == record.id
+
+
+def test_the_service_applies_writes_only(service):
+    with pytest.raises(ValueError, match="not a CallStore write"):
+        asyncio.run(service.write("get_call", ("c-1",), {}))
+    with pytest.raises(ValueError):
+        asyncio.run(service.write("_find_idempotent", ("acme", "k"), {}))
