@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from ray import serve
 
 from callytics_ray.asr import Transcriber
-from callytics_ray.errors import StageError
+from callytics_ray.errors import ConfigError
 from callytics_ray.settings import AsrOptions
 from callytics_ray.types import ProcessedAudio, Transcript
 from deployments._base import BatchedStageConfig, StageDeployment, StageFailure
@@ -74,26 +73,16 @@ class SpeechRecognizerDeployment(StageDeployment):
         Returns:
             The transcript, or a StageFailure (bad options, model failure) for the caller to raise.
         """
-        started = time.perf_counter()
         try:
             options = AsrOptions.model_validate({**self.config.options.model_dump(), **(overrides or {})})
         except ValueError as err:
-            self.metrics.request(seconds=time.perf_counter() - started, reason="ConfigError")
-            return StageFailure(self.stage, "ConfigError", f"invalid ASR options: {err}", retriable=False)
-        result = await self._transcribe_batch((audio, options))
-        seconds = time.perf_counter() - started
-        if isinstance(result, StageError):
-            failure = StageFailure.from_exception(self.stage, result)
-            self.metrics.request(seconds=seconds, reason=failure.error_type)
-            return failure
-        self.metrics.request(seconds=seconds, audio_s=audio.duration_s)
-        return result
+            return StageFailure(ConfigError(f"invalid ASR options: {err}"))
+        return await self._submit(self._transcribe_batch, (audio, options), audio_s=audio.duration_s)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)
     async def _transcribe_batch(
         self, items: list[tuple[ProcessedAudio, AsrOptions]]
-    ) -> list[Transcript | StageError]:
+    ) -> list[Transcript | StageFailure]:
         # Counted in calls, not audio seconds: Serve fails any single item larger than
         # max_batch_size under a batch_size_fn, and one call can be hours long.
-        self.metrics.batch(len(items))
-        return await self._in_thread(self._asr.transcribe_batch, items)
+        return await self._run_batch(self._asr.transcribe_batch, items)

@@ -3,8 +3,8 @@
 Processed audio is put in the object store once: `process_audio` keeps the audio processor's
 result as an ObjectRef owned by the gateway, and every later stage gets that reference (Ray
 resolves it in the receiving replica, zero-copy on the same node). Failures come back as
-StageFailure records and are raised here as the core's exceptions, so the orchestrator's retry
-rules see the same errors as in-process.
+StageFailure values carrying the core's exception, raised here (`unwrap`), so the orchestrator's
+retry rules see the same errors as in-process.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import ray
 from ray.serve.handle import DeploymentHandle
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.failures import unwrap
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment
 from callytics_ray.settings import AsrOptions
 from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
-from deployments._base import unwrap
 
 logger = logging.getLogger("ray.serve")
 
