@@ -24,7 +24,6 @@ from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment
-from callytics_ray.settings import AsrOptions
 from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
 
 logger = logging.getLogger("ray.serve")
@@ -92,12 +91,10 @@ class ServeStages:
         audio: ProcessedAudio = unwrap(await ref)
         return audio.info, ServeAudio(ref=ref, variant=request.variant or self.default_variant)
 
-    async def transcribe(self, audio: ServeAudio, options: AsrOptions) -> Transcript:
-        handle = self._recognizer(audio.variant)
-        # Only the fields somebody set (request hints, gateway settings) travel; the recognizer's
-        # own user_config supplies the rest, so its options roll out without touching the gateway.
-        overrides = options.model_dump(exclude_unset=True)
-        return unwrap(await handle.transcribe.remote(audio.ref, overrides))
+    async def transcribe(self, audio: ServeAudio, language: str | None) -> Transcript:
+        # Only the call's hint travels: the recognizer's options are its own (settings merged
+        # with its live user_config), so they roll out without touching the gateway.
+        return unwrap(await self._recognizer(audio.variant).transcribe.remote(audio.ref, language))
 
     async def diarize(self, audio: ServeAudio, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]:
         return unwrap(await self.handles.diarizer.diarize.remote(audio.ref, min_speakers, max_speakers))

@@ -68,6 +68,12 @@ def _whisper_errors() -> Iterator[None]:
         raise StageError(STAGE, f"faster-whisper failed: {err}") from err
 
 
+def request_options(options: AsrOptions, language: str | None) -> AsrOptions:
+    """A stage's options with one call's language hint on top (the request wins over a configured
+    language); every other option is the stage's own."""
+    return options if language is None else options.model_copy(update={"language": language})
+
+
 class Transcriber:
     """faster-whisper behind one options object.
 

@@ -1,17 +1,19 @@
 """The contract between the gateway and the stage deployments: per-item failures that carry the
-core's exception, and the one batch helper.
+core's exception, the one batch helper, and a call's hints as the only thing the gateway sends.
 
-The first tests need neither a cluster nor models; the last runs on the session's cluster.
+The first tests need neither a cluster nor models; the last two run on the session's cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
-from callytics_ray.errors import SilentAudioError, StageError
+from callytics_ray.errors import ConfigError, SilentAudioError, StageError
+from callytics_ray.types import Transcript
 from deployments._base import StageDeployment, StageFailure, unwrap
 from tests.core_errors import one_of_each, same_error
 
@@ -86,6 +88,39 @@ def test_unbatched_requests_return_core_errors_and_raise_the_rest():
     assert stage.metrics.requests == [(None, "silent_audio")]
 
 
+class _Recognizer:
+    """A recognizer's DeploymentHandle as the gateway uses it: records what is sent."""
+
+    def __init__(self, answer) -> None:
+        self.sent: list[tuple] = []
+        self._answer = answer
+        self.transcribe = self
+
+    def remote(self, *args):
+        self.sent.append(args)
+
+        async def response():
+            return self._answer
+
+        return response()
+
+
+def test_the_gateway_sends_the_recognizer_only_the_calls_language():
+    from deployments.serve_stages import ServeAudio, ServeStages, StageHandles
+
+    others = dict.fromkeys(("audio", "diarizer", "punctuation", "sentiment", "llm"))
+    transcript = Transcript((), "ko", 1.0, "bundled:whisper-base", 3.0)
+    recognizer = _Recognizer(transcript)
+    stages = ServeStages(StageHandles(recognizers={"base": recognizer}, **others))
+    assert asyncio.run(stages.transcribe(ServeAudio(ref="audio-ref", variant=None), "ko")) is transcript
+    assert recognizer.sent == [("audio-ref", "ko")]  # no options: they are the recognizer's own
+
+    refusing = _Recognizer(StageFailure(ConfigError("Whisper does not know language 'xx'")))
+    stages = ServeStages(StageHandles(recognizers={"base": refusing}, **others))
+    with pytest.raises(ConfigError, match="'xx'"):
+        asyncio.run(stages.transcribe(ServeAudio(ref="audio-ref", variant="base"), "xx"))
+
+
 @pytest.mark.serve
 def test_every_core_error_crosses_a_ray_process_boundary(ray_driver):
     @ray_driver.remote(num_cpus=0)
@@ -98,3 +133,20 @@ def test_every_core_error_crosses_a_ray_process_boundary(ray_driver):
     assert pid != os.getpid()
     assert [type(f.error) for f in back] == [type(f.error) for f in sent]
     assert all(same_error(b.error, s.error) for b, s in zip(back, sent, strict=True))
+
+
+@pytest.mark.serve
+@pytest.mark.models
+def test_a_calls_language_reaches_the_recognizer_and_its_refusal_comes_back_typed(
+    deployed, ray_driver, stereo_call_path: Path
+):
+    from callytics_ray.audio import load_audio
+    from tests.serve.conftest import handle
+
+    ref = ray_driver.put(load_audio(stereo_call_path))  # as the gateway passes it: a reference
+    recognizer = handle("speech-recognizer-base")
+    assert unwrap(recognizer.transcribe.remote(ref).result(timeout_s=300)).language == "en"
+    assert unwrap(recognizer.transcribe.remote(ref, "ko").result(timeout_s=300)).language == "ko"
+    refused = recognizer.transcribe.remote(ref, "xx").result(timeout_s=300)
+    assert isinstance(refused, StageFailure) and isinstance(refused.error, ConfigError)
+    assert "'xx'" in str(refused.error)
