@@ -56,7 +56,7 @@ def asr_rows(args, work: Path, cache: Path) -> list[str]:
             refs = [ray.put(c) for c in clips]  # in the object store once, as the gateway does
 
             def send_all():
-                responses = [handle.transcribe.remote(r, {}) for r in refs]
+                responses = [handle.transcribe.remote(r) for r in refs]
                 results = [r.result(timeout_s=1800) for r in responses]
                 failures = [r for r in results if not hasattr(r, "segments")]
                 if failures:

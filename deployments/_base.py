@@ -1,5 +1,9 @@
 """What every stage deployment shares: settings per replica, user_config validation, health,
-worker threads, logging into the replica's log file, and failures that cross processes as data."""
+worker threads, batching with per-item failures and metrics, logging into the replica's log file.
+
+Failures cross processes as data: a stage method returns the core's `StageFailure` (it carries
+the exception, which pickles) and the caller raises it with `unwrap`.
+"""
 
 from __future__ import annotations
 
@@ -7,86 +11,23 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from callytics_ray.errors import AudioError, CallyticsError, ConfigError, LLMError, NotFoundError, StageError
+from callytics_ray.errors import CallyticsError, ConfigError
+from callytics_ray.failures import StageFailure, unwrap
 from callytics_ray.settings import Settings
 from deployments.metrics import ReplicaMetrics
 
 logger = logging.getLogger("ray.serve")
 
 T = TypeVar("T")
+Item = TypeVar("Item")  # one item of a batch
 O = TypeVar("O", bound=BaseModel)
 
-
-@dataclass(frozen=True, slots=True)
-class StageFailure:
-    """A stage's typed failure, returned instead of raised.
-
-    Core exceptions such as StageError do not survive pickling (their __init__ takes more than the
-    message), and Serve wraps raised exceptions in RayTaskError; a plain record crosses replicas
-    intact and the caller re-raises the exception the core meant (`to_error`).
-
-    Attributes:
-        stage: the stage that failed ("asr", "audio", ...).
-        error_type: the exception class name.
-        message: its one-line message.
-        retriable: whether trying again may help.
-        reason: AudioError's machine-readable reason, when it is one.
-    """
-
-    stage: str
-    error_type: str
-    message: str
-    retriable: bool = True
-    reason: str | None = None
-
-    @classmethod
-    def from_exception(cls, stage: str, err: BaseException) -> StageFailure:
-        if isinstance(err, AudioError):
-            return cls(stage, type(err).__name__, str(err), retriable=False, reason=err.reason)
-        if isinstance(err, StageError):
-            return cls(err.stage, type(err).__name__, str(err), retriable=err.retriable)
-        retriable = not isinstance(err, (ConfigError, NotFoundError))
-        return cls(stage, type(err).__name__, str(err), retriable=retriable)
-
-    def to_error(self) -> CallyticsError:
-        """The exception the caller raises: the same AudioError subclass, ConfigError, or StageError."""
-        if self.reason is not None:
-            return _audio_error_class(self.reason)(self.message)
-        if self.error_type == "ConfigError":
-            return ConfigError(self.message)
-        if self.error_type == "NotFoundError":
-            return NotFoundError(self.message)
-        err: StageError = (
-            LLMError("", retriable=self.retriable)
-            if self.error_type == "LLMError"
-            else StageError(self.stage, "", retriable=self.retriable)
-        )
-        # Keep the message as the replica wrote it (StageError would prefix "<stage> failed:" again).
-        err.args = (self.message if self.error_type in {"StageError", "LLMError"} else f"{self.error_type}: {self.message}",)
-        return err
-
-
-def _audio_error_class(reason: str) -> type[AudioError]:
-    pending = [AudioError]
-    while pending:
-        cls = pending.pop()
-        if cls.reason == reason:
-            return cls
-        pending.extend(cls.__subclasses__())
-    return AudioError
-
-
-def unwrap(result: T | StageFailure) -> T:
-    """The stage's result, or its failure raised as the core exception."""
-    if isinstance(result, StageFailure):
-        raise result.to_error()
-    return result
+__all__ = ["BatchedStageConfig", "StageConfig", "StageDeployment", "StageFailure", "unwrap"]
 
 
 class StageConfig(BaseModel, Generic[O]):
@@ -185,23 +126,54 @@ class StageDeployment:
         """`module.__version__` as this replica imports it: shows which runtime_env it runs in."""
         return {name: str(getattr(importlib.import_module(name), "__version__", "unknown")) for name in modules}
 
-    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking model work off the replica's event loop."""
-        return await asyncio.to_thread(fn, *args)
+    async def _guarded(self, fn: Callable[[], T]) -> T | StageFailure:
+        """One unbatched request: `fn` in a worker thread, the core's typed errors returned as a
+        StageFailure, both recorded in `self.metrics`.
 
-    async def _guarded(self, fn: Callable[..., T], *args: Any) -> T | StageFailure:
-        """`_in_thread`, with the core's typed errors returned as a StageFailure (both recorded
-        in `self.metrics`; a result with a `duration_s`, such as ProcessedAudio, counts as audio)."""
+        Anything that is not a CallyticsError is raised as it is: it concerns only this caller,
+        whom Serve hands it to (the batch rule, `callytics_ray.failures`, exists for batches).
+        """
         started = time.perf_counter()
         try:
-            result = await asyncio.to_thread(fn, *args)
+            result: T | StageFailure = await asyncio.to_thread(fn)
         except CallyticsError as err:
-            logger.warning("%s failed: %s", self.stage, err)
-            failure = StageFailure.from_exception(self.stage, err)
-            self.metrics.request(seconds=time.perf_counter() - started, reason=failure.reason or failure.error_type)
-            return failure
-        self.metrics.request(seconds=time.perf_counter() - started, audio_s=getattr(result, "duration_s", None))
+            result = StageFailure(err)
+        # A result with a duration (ProcessedAudio) counts as audio processed.
+        self._record(result, started, audio_s=getattr(result, "duration_s", None))
         return result
+
+    async def _run_batch(
+        self, batch_fn: Callable[[list[Item]], list[T | StageFailure]], items: list[Item]
+    ) -> list[T | StageFailure]:
+        """The body of every @serve.batch method: the core's length-preserving batch function in
+        a worker thread, the batch's size recorded.
+
+        The core answers every item under the batch rule (`callytics_ray.failures`); should the
+        function itself raise, each item gets that failure, as the rule says for shared work.
+        """
+        self.metrics.batch(len(items))
+        try:
+            return await asyncio.to_thread(batch_fn, items)
+        except Exception as err:
+            return [StageFailure.capture(self.stage, err)] * len(items)
+
+    async def _submit(
+        self, batched: Callable[[Item], Awaitable[T | StageFailure]], item: Item, *, audio_s: float | None = None
+    ) -> T | StageFailure:
+        """One request through a @serve.batch method, recorded in `self.metrics` (its wall time
+        includes the wait for the batch; `audio_s` feeds the real-time factor)."""
+        started = time.perf_counter()
+        result = await batched(item)
+        self._record(result, started, audio_s=audio_s)
+        return result
+
+    def _record(self, result: Any, started: float, *, audio_s: float | None) -> None:
+        seconds = time.perf_counter() - started
+        if isinstance(result, StageFailure):
+            logger.warning("%s failed: %s", self.stage, result.error)
+            self.metrics.request(seconds=seconds, reason=result.reason)
+        else:
+            self.metrics.request(seconds=seconds, audio_s=audio_s)
 
 
 def route_core_logs_to_replica_log() -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from ray import serve
 
-from callytics_ray.asr import Transcriber
-from callytics_ray.errors import StageError
+from callytics_ray.asr import Transcriber, request_options
 from callytics_ray.settings import AsrOptions
 from callytics_ray.types import ProcessedAudio, Transcript
 from deployments._base import BatchedStageConfig, StageDeployment, StageFailure
@@ -28,13 +26,14 @@ class RecognizerConfig(BatchedStageConfig[AsrOptions]):
 class SpeechRecognizerDeployment(StageDeployment):
     """Transcribes processed audio; concurrent calls are batched into one model call.
 
-    The decoding options of a call are this deployment's user_config options with the caller's
-    explicitly set fields (a language hint, say) on top, so a `serve deploy` of new options takes
-    effect for the next call without a restart.
+    The decoding options are this deployment's own: its settings merged with its live
+    user_config. A caller sends only the call's hints (its language), so a `serve deploy` of new
+    options takes effect for the next call without a restart, and nothing in the gateway can pin
+    an option against it.
 
     Example:
         >>> handle = serve.get_deployment_handle("speech-recognizer-base", "callytics")
-        >>> transcript = unwrap(await handle.transcribe.remote(audio_ref, {"language": "en"}))
+        >>> transcript = unwrap(await handle.transcribe.remote(audio_ref, "en"))
     """
 
     stage = "asr"
@@ -64,36 +63,24 @@ class SpeechRecognizerDeployment(StageDeployment):
         """Which variant and model this replica serves (for tests and /v1/experiments)."""
         return {"variant": self.variant, "model": self.settings.asr.model}
 
-    async def transcribe(self, audio: ProcessedAudio, overrides: dict[str, Any] | None = None) -> Transcript | StageFailure:
+    async def transcribe(self, audio: ProcessedAudio, language: str | None = None) -> Transcript | StageFailure:
         """Transcribe one call.
 
         Args:
             audio: the processed call (Serve resolves the object reference the caller passes).
-            overrides: AsrOptions fields the caller set explicitly, e.g. {"language": "ko"}.
+            language: the call's language hint ("ko"); None leaves the configured language or detection.
 
         Returns:
-            The transcript, or a StageFailure (bad options, model failure) for the caller to raise.
+            The transcript, or a StageFailure (a language the model lacks, a model failure) for
+            the caller to raise.
         """
-        started = time.perf_counter()
-        try:
-            options = AsrOptions.model_validate({**self.config.options.model_dump(), **(overrides or {})})
-        except ValueError as err:
-            self.metrics.request(seconds=time.perf_counter() - started, reason="ConfigError")
-            return StageFailure(self.stage, "ConfigError", f"invalid ASR options: {err}", retriable=False)
-        result = await self._transcribe_batch((audio, options))
-        seconds = time.perf_counter() - started
-        if isinstance(result, StageError):
-            failure = StageFailure.from_exception(self.stage, result)
-            self.metrics.request(seconds=seconds, reason=failure.error_type)
-            return failure
-        self.metrics.request(seconds=seconds, audio_s=audio.duration_s)
-        return result
+        options = request_options(self.config.options, language)
+        return await self._submit(self._transcribe_batch, (audio, options), audio_s=audio.duration_s)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)
     async def _transcribe_batch(
         self, items: list[tuple[ProcessedAudio, AsrOptions]]
-    ) -> list[Transcript | StageError]:
+    ) -> list[Transcript | StageFailure]:
         # Counted in calls, not audio seconds: Serve fails any single item larger than
         # max_batch_size under a batch_size_fn, and one call can be hours long.
-        self.metrics.batch(len(items))
-        return await self._in_thread(self._asr.transcribe_batch, items)
+        return await self._run_batch(self._asr.transcribe_batch, items)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from ray import serve
 
-from callytics_ray.diarization.base import DiarizationFailure, DiarizationRequest, DiarizationResult
+from callytics_ray.diarization.base import DiarizationRequest, DiarizationResult
 from callytics_ray.diarization.factory import build_diarizer
 from callytics_ray.settings import DiarizationOptions
 from callytics_ray.types import ProcessedAudio, SpeakerTurn
@@ -64,18 +63,11 @@ class SpeakerDiarizerDeployment(StageDeployment):
         Returns:
             The turns sorted by start, or a StageFailure for the caller to raise.
         """
-        started = time.perf_counter()
-        result = await self._diarize_batch(DiarizationRequest(audio, min_speakers, max_speakers))
-        seconds = time.perf_counter() - started
-        if isinstance(result, DiarizationFailure):
-            self.metrics.request(seconds=seconds, reason=result.error_type)
-            return StageFailure.from_exception(self.stage, result.to_error())
-        self.metrics.request(seconds=seconds, audio_s=audio.duration_s)
-        return result
+        request = DiarizationRequest(audio, min_speakers, max_speakers)
+        return await self._submit(self._diarize_batch, request, audio_s=audio.duration_s)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)
     async def _diarize_batch(self, items: list[DiarizationRequest]) -> list[DiarizationResult]:
         # Length-preserving with per-item failures: one bad call never fails the batch.
-        self.metrics.batch(len(items))
         diarizer = self._diarizer  # a reconfigure mid-batch swaps the reference, not this batch's
-        return await self._in_thread(diarizer.diarize_batch, items)
+        return await self._run_batch(diarizer.diarize_batch, items)

@@ -56,6 +56,6 @@ class LLMAnalyzerDeployment(StageDeployment):
         )
         if isinstance(outcome, AnalysisOutcome):
             self._llm_metrics.record(outcome, model=self.settings.llm.model)
-        elif outcome.error_type == LLMError.__name__:
+        elif isinstance(outcome.error, LLMError):
             self._llm_metrics.failed(self.settings.llm.model)
         return outcome

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from itertools import accumulate
+from functools import partial
 from typing import Any
 
 from pydantic import Field
 from ray import serve
 
-from callytics_ray.errors import CallyticsError
 from callytics_ray.punctuation import Punctuator
 from callytics_ray.sentiment import Sentiment, SentimentClassifier
 from callytics_ray.settings import PunctuationOptions, SentimentOptions
@@ -87,19 +85,9 @@ class SentimentAnalyzerDeployment(StageDeployment):
         return self._classifier.method
 
     async def classify(self, texts: Sequence[str]) -> tuple[Sentiment, ...] | StageFailure:
-        started = time.perf_counter()
-        result = await self._classify_together(list(texts))
-        failed = isinstance(result, StageFailure)
-        self.metrics.request(seconds=time.perf_counter() - started, reason=result.error_type if failed else None)
-        return result
+        """One Sentiment per text, in order, or a StageFailure for the caller to raise."""
+        return await self._submit(self._classify_together, list(texts))
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
     async def _classify_together(self, calls: list[list[str]]) -> list[tuple[Sentiment, ...] | StageFailure]:
-        self.metrics.batch(len(calls))
-        texts = [text for call in calls for text in call]
-        try:
-            labels = await self._in_thread(self._classifier.classify, texts, self.config.options)
-        except CallyticsError as err:
-            return [StageFailure.from_exception(self.stage, err)] * len(calls)
-        ends = list(accumulate(len(call) for call in calls))
-        return [labels[end - len(call) : end] for call, end in zip(calls, ends, strict=True)]
+        return await self._run_batch(partial(self._classifier.classify_batch, options=self.config.options), calls)

@@ -3,8 +3,8 @@
 Processed audio is put in the object store once: `process_audio` keeps the audio processor's
 result as an ObjectRef owned by the gateway, and every later stage gets that reference (Ray
 resolves it in the receiving replica, zero-copy on the same node). Failures come back as
-StageFailure records and are raised here as the core's exceptions, so the orchestrator's retry
-rules see the same errors as in-process.
+StageFailure values carrying the core's exception, raised here (`unwrap`), so the orchestrator's
+retry rules see the same errors as in-process.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ import ray
 from ray.serve.handle import DeploymentHandle
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.failures import unwrap
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment
-from callytics_ray.settings import AsrOptions
 from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
-from deployments._base import unwrap
 
 logger = logging.getLogger("ray.serve")
 
@@ -92,12 +91,10 @@ class ServeStages:
         audio: ProcessedAudio = unwrap(await ref)
         return audio.info, ServeAudio(ref=ref, variant=request.variant or self.default_variant)
 
-    async def transcribe(self, audio: ServeAudio, options: AsrOptions) -> Transcript:
-        handle = self._recognizer(audio.variant)
-        # Only the fields somebody set (request hints, gateway settings) travel; the recognizer's
-        # own user_config supplies the rest, so its options roll out without touching the gateway.
-        overrides = options.model_dump(exclude_unset=True)
-        return unwrap(await handle.transcribe.remote(audio.ref, overrides))
+    async def transcribe(self, audio: ServeAudio, language: str | None) -> Transcript:
+        # Only the call's hint travels: the recognizer's options are its own (settings merged
+        # with its live user_config), so they roll out without touching the gateway.
+        return unwrap(await self._recognizer(audio.variant).transcribe.remote(audio.ref, language))
 
     async def diarize(self, audio: ServeAudio, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]:
         return unwrap(await self.handles.diarizer.diarize.remote(audio.ref, min_speakers, max_speakers))

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from callytics_ray.api.app import create_app
 from callytics_ray.api.runner import LocalRunner
 from callytics_ray.pipeline import LocalStages, StageBackend
-from callytics_ray.settings import AsrOptions, Settings
+from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.types import Transcript
 
@@ -29,8 +29,8 @@ class AsrVariantStages:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._base, name)
 
-    async def transcribe(self, audio: Any, options: AsrOptions) -> Transcript:
-        return await self._asr.transcribe(audio, options)
+    async def transcribe(self, audio: Any, language: str | None) -> Transcript:
+        return await self._asr.transcribe(audio, language)
 
 
 def variant_stages(settings: Settings, base: StageBackend) -> dict[str, StageBackend]:

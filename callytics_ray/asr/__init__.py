@@ -1,5 +1,5 @@
 """Speech recognizer stage: faster-whisper with guards for call audio."""
 
-from callytics_ray.asr.transcriber import DeviceChoice, Transcriber, choose_device
+from callytics_ray.asr.transcriber import DeviceChoice, Transcriber, choose_device, request_options
 
-__all__ = ["DeviceChoice", "Transcriber", "choose_device"]
+__all__ = ["DeviceChoice", "Transcriber", "choose_device", "request_options"]

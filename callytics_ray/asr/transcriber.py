@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from callytics_ray.asr.decoding import decode_arguments
 from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
 from callytics_ray.cpu import stage_threads
 from callytics_ray.errors import ConfigError, StageError
+from callytics_ray.failures import StageFailure, attempt
 from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import AsrOptions, AsrSettings, Settings
 from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word, join_words
 
 logger = logging.getLogger(__name__)
 
+STAGE = "asr"
 _CHANNEL_WORKERS = 2  # a dual-channel call's channels decode at the same time
 
 
@@ -54,6 +57,21 @@ def choose_device(device: str, compute_type: str) -> DeviceChoice:
     if compute_type == "auto":
         compute_type = "float16" if device == "cuda" else "int8"
     return DeviceChoice(device, compute_type)
+
+
+@contextmanager
+def _whisper_errors() -> Iterator[None]:
+    """faster-whisper and CTranslate2 report a failed decode as RuntimeError or ValueError."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as err:
+        raise StageError(STAGE, f"faster-whisper failed: {err}") from err
+
+
+def request_options(options: AsrOptions, language: str | None) -> AsrOptions:
+    """A stage's options with one call's language hint on top (the request wins over a configured
+    language); every other option is the stage's own."""
+    return options if language is None else options.model_copy(update={"language": language})
 
 
 class Transcriber:
@@ -105,7 +123,7 @@ class Transcriber:
         options = options or self.options
         self._check_language(options)
         channels = audio.channels
-        try:
+        with _whisper_errors():
             if len(channels) == 1:
                 parts = [self._transcribe_channel(channels[0], audio.sample_rate_hz, options, None)]
             else:
@@ -114,8 +132,6 @@ class Transcriber:
                         lambda indexed: self._transcribe_channel(indexed[1], audio.sample_rate_hz, options, indexed[0]),
                         enumerate(channels),
                     ))
-        except (RuntimeError, ValueError) as err:
-            raise StageError("asr", f"faster-whisper failed: {err}") from err
         return self._combine(parts, audio)
 
     def _combine(self, parts: Sequence[Transcript], audio: ProcessedAudio) -> Transcript:
@@ -134,33 +150,29 @@ class Transcriber:
 
     def transcribe_batch(
         self, items: list[tuple[ProcessedAudio, AsrOptions | None]]
-    ) -> list[Transcript | StageError]:
-        """Length-preserving batch call for Serve's @serve.batch: one failure never fails the others.
+    ) -> list[Transcript | StageFailure]:
+        """Length-preserving batch call for Serve's @serve.batch: one failure never fails the others
+        (the batch rule of `callytics_ray.failures`).
 
         Calls that share a language and decoding options are decoded together, their speech chunks
         in the same forward passes (`cross_call.decode_together`), when `batch_across_calls` is on;
         the rest, and any group whose shared decode fails, go one call at a time.
         """
-        results: list[Transcript | StageError | None] = [None] * len(items)
+        results: list[Transcript | StageFailure | None] = [None] * len(items)
         groups: dict[tuple, list[_Piece]] = defaultdict(list)
         for index, (audio, options) in enumerate(items):
             options = options or self.options
             if len(items) < 2 or not options.batch_across_calls or not options.vad_filter:
                 results[index] = self._one(audio, options)
                 continue
-            try:
-                self._check_language(options)
-                for channel, samples in enumerate(audio.channels):
-                    piece = self._piece(
-                        index, channel if len(audio.channels) > 1 else None, samples, audio.sample_rate_hz, options
-                    )
-                    # Calls decode together only when every decoding argument agrees.
-                    decoding = tuple(sorted(decode_arguments(options, piece.language).items()))
-                    groups[(decoding, piece.rate, options.batch_size, options.vad_min_silence_ms)].append(piece)
-            except ConfigError as err:
-                results[index] = StageError("asr", str(err), retriable=False)
-            except (RuntimeError, ValueError) as err:
-                results[index] = StageError("asr", f"faster-whisper failed: {err}")
+            pieces = attempt(STAGE, lambda: self._pieces(index, audio, options))
+            if isinstance(pieces, StageFailure):
+                results[index] = pieces
+                continue
+            for piece in pieces:
+                # Calls decode together only when every decoding argument agrees.
+                decoding = tuple(sorted(decode_arguments(options, piece.language).items()))
+                groups[(decoding, piece.rate, options.batch_size, options.vad_min_silence_ms)].append(piece)
         parts: dict[int, list[Transcript]] = defaultdict(list)
         for pieces in groups.values():
             first = items[pieces[0].item][1] or self.options
@@ -169,7 +181,7 @@ class Transcriber:
                     decoded = decode_together(
                         self._batched, [p.samples for p in pieces], pieces[0].rate, pieces[0].language, first
                     )
-            except (RuntimeError, ValueError) as err:
+            except Exception as err:  # shared work broke: each call gets its own try, and its own failure
                 logger.warning("shared decode of %d recordings failed (%s); decoding them one by one", len(pieces), err)
                 for item in {p.item for p in pieces}:
                     results[item] = self._one(*items[item])
@@ -185,13 +197,21 @@ class Transcriber:
                 results[item] = self._combine(channel_parts, items[item][0])
         return results  # type: ignore[return-value]  (every slot is filled above)
 
-    def _one(self, audio: ProcessedAudio, options: AsrOptions | None) -> Transcript | StageError:
-        try:
-            return self.transcribe(audio, options)
-        except StageError as err:
-            return err
-        except ConfigError as err:
-            return StageError("asr", str(err), retriable=False)
+    def _one(self, audio: ProcessedAudio, options: AsrOptions | None) -> Transcript | StageFailure:
+        return attempt(STAGE, lambda: self.transcribe(audio, options))
+
+    def _pieces(self, item: int, audio: ProcessedAudio, options: AsrOptions) -> list[_Piece]:
+        """The channels of one call of a cross-call batch, each with the language it is decoded in.
+
+        Raises:
+            ConfigError: the call's forced language cannot be used (see `transcribe`).
+        """
+        self._check_language(options)
+        with _whisper_errors():
+            return [
+                self._piece(item, channel if len(audio.channels) > 1 else None, samples, audio.sample_rate_hz, options)
+                for channel, samples in enumerate(audio.channels)
+            ]
 
     def _piece(self, item: int, channel: int | None, samples: np.ndarray, rate: int, options: AsrOptions) -> _Piece:
         """One channel of one call with the language it will be decoded in (detected when not given)."""

@@ -6,11 +6,10 @@ Example:
     >>> turns = diarizer.diarize(audio, min_speakers=2, max_speakers=2)
 """
 
-from callytics_ray.diarization.base import DiarizationFailure, DiarizationRequest, DiarizationResult, Diarizer
+from callytics_ray.diarization.base import DiarizationRequest, DiarizationResult, Diarizer
 from callytics_ray.diarization.factory import LayoutRouter, build_diarizer
 
 __all__ = [
-    "DiarizationFailure",
     "DiarizationRequest",
     "DiarizationResult",
     "Diarizer",

@@ -1,16 +1,16 @@
-"""The diarizer interface every backend implements, with per-item failures for batched calls."""
+"""The diarizer interface every backend implements, with per-item failures for batched calls
+(the batch rule of `callytics_ray.failures`)."""
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from callytics_ray.errors import CallyticsError, ConfigError, EmptyAudioError, StageError
+from callytics_ray.errors import ConfigError, EmptyAudioError
+from callytics_ray.failures import StageFailure, attempt, unwrap
 from callytics_ray.types import ProcessedAudio, SpeakerTurn
 
-logger = logging.getLogger(__name__)
 
 STAGE = "diarization"
 
@@ -29,35 +29,7 @@ class DiarizationRequest:
     max_speakers: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DiarizationFailure:
-    """Why one item of a batch failed; the other items of the batch are unaffected.
-
-    Attributes:
-        error_type: the exception class name, e.g. "EmptyAudioError".
-        message: its one-line message.
-        retriable: whether trying again may help.
-    """
-
-    error_type: str
-    message: str
-    retriable: bool = False
-
-    @classmethod
-    def from_exception(cls, err: Exception) -> DiarizationFailure:
-        retriable = isinstance(err, StageError) and err.retriable
-        return cls(type(err).__name__, str(err), retriable)
-
-    def to_error(self) -> CallyticsError:
-        """The exception to raise on the caller's side."""
-        if self.error_type == "EmptyAudioError":
-            return EmptyAudioError(self.message)
-        if self.error_type == "ConfigError":
-            return ConfigError(self.message)
-        return StageError(STAGE, f"{self.error_type}: {self.message}", retriable=self.retriable)
-
-
-DiarizationResult = list[SpeakerTurn] | DiarizationFailure
+DiarizationResult = list[SpeakerTurn] | StageFailure
 
 
 def resolve_speaker_bounds(
@@ -118,35 +90,35 @@ class Diarizer(ABC):
             ConfigError: contradictory hints.
             StageError: the backend failed.
         """
-        result = self.diarize_batch([DiarizationRequest(audio, min_speakers, max_speakers)])[0]
-        if isinstance(result, DiarizationFailure):
-            raise result.to_error()
-        return result
+        return unwrap(self.diarize_batch([DiarizationRequest(audio, min_speakers, max_speakers)])[0])
 
     def diarize_batch(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
         """Diarize several calls at once; one result per item, in order, failures per item.
 
         Serve's `@serve.batch` hands concurrent requests here, so one bad call must not fail the
-        others: each item gets its turns or a `DiarizationFailure`.
+        others: each item gets its turns or a `StageFailure`.
         """
         results: list[DiarizationResult | None] = [None] * len(items)
         valid: list[int] = []
         for index, item in enumerate(items):
-            try:
-                check_audio(item.audio)
-                self._bounds(item)
+            checked = attempt(STAGE, lambda: self._validate(item))
+            if isinstance(checked, StageFailure):
+                results[index] = checked
+            else:
                 valid.append(index)
-            except CallyticsError as err:
-                results[index] = DiarizationFailure.from_exception(err)
         if valid:
-            try:
-                produced = self._diarize_many([items[i] for i in valid])
-            except Exception as err:  # a backend crash fails only the items it was given
-                logger.exception("%s backend failed on a batch of %d", self.name, len(valid))
-                produced = [DiarizationFailure.from_exception(_as_stage_error(err))] * len(valid)
+            # Backends may share work across the items (one embedding pass): a crash there fails
+            # the items it was given, and only those.
+            produced = attempt(STAGE, lambda: self._diarize_many([items[i] for i in valid]))
+            if isinstance(produced, StageFailure):
+                produced = [produced] * len(valid)
             for index, result in zip(valid, produced, strict=True):
                 results[index] = result
         return [r for r in results if r is not None]
+
+    def _validate(self, item: DiarizationRequest) -> None:
+        check_audio(item.audio)
+        self._bounds(item)
 
     def _bounds(self, item: DiarizationRequest) -> tuple[int, int | None]:
         """The item's speaker bounds after the configured defaults (raises ConfigError on bad hints)."""
@@ -165,24 +137,11 @@ class OneCallAtATime(Diarizer):
     """Backends whose library diarizes one file per call (pyannote, NeMo): a failure stays per item."""
 
     def _diarize_many(self, items: Sequence[DiarizationRequest]) -> list[DiarizationResult]:
-        results: list[DiarizationResult] = []
-        for item in items:
-            try:
-                results.append(self._diarize_one(item))
-            except Exception as err:
-                logger.exception("%s diarizer failed", self.name)
-                results.append(DiarizationFailure(type(err).__name__, str(err), retriable=True))
-        return results
+        return [attempt(STAGE, lambda item=item: self._diarize_one(item)) for item in items]
 
     @abstractmethod
     def _diarize_one(self, item: DiarizationRequest) -> list[SpeakerTurn]:
         """Turns of one validated item."""
-
-
-def _as_stage_error(err: Exception) -> CallyticsError:
-    if isinstance(err, CallyticsError):
-        return err
-    return StageError(STAGE, f"{type(err).__name__}: {err}")
 
 
 def sorted_turns(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:

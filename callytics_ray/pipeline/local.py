@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from callytics_ray.asr import Transcriber
+from callytics_ray.asr import Transcriber, request_options
 from callytics_ray.audio import load_audio
 from callytics_ray.diarization import Diarizer, build_diarizer
 from callytics_ray.llm import AnalysisOutcome, CallAnalyzer
@@ -15,7 +15,7 @@ from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.punctuation import Punctuator
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment, SentimentClassifier
-from callytics_ray.settings import AsrOptions, Settings
+from callytics_ray.settings import Settings
 from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
 
 T = TypeVar("T")
@@ -91,7 +91,8 @@ class LocalStages:
         )
         return audio.info, audio
 
-    async def transcribe(self, audio: ProcessedAudio, options: AsrOptions) -> Transcript:
+    async def transcribe(self, audio: ProcessedAudio, language: str | None) -> Transcript:
+        options = request_options(self.settings.asr.options, language)
         return await asyncio.to_thread(self.transcriber.transcribe, audio, options)
 
     async def diarize(

@@ -27,7 +27,7 @@ from callytics_ray.redaction import redact_utterances
 from callytics_ray.result import CallAnalysis, QualityResult, SpeakerResult
 from callytics_ray.roles import attribute_speakers, revise_roles
 from callytics_ray.sentiment import Sentiment, summarize_sentiment
-from callytics_ray.settings import AsrOptions, Settings
+from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStatus, CallStore
 from callytics_ray.types import AudioInfo, SpeakerRole, SpeakerTurn, Transcript, Utterance
 
@@ -45,11 +45,16 @@ ProgressHook = Callable[[str, str, float], None]
 
 
 class StageBackend(Protocol):
-    """Where the model stages run. `audio` payloads are opaque: arrays in-process, refs on Serve."""
+    """Where the model stages run. `audio` payloads are opaque: arrays in-process, refs on Serve.
+
+    The orchestrator passes a stage only the call's own hints (language, speaker bounds; the
+    layout travels in the request); each stage decides its options itself, from its settings and,
+    on Serve, its live user_config.
+    """
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
 
-    async def transcribe(self, audio: Any, options: AsrOptions) -> Transcript: ...
+    async def transcribe(self, audio: Any, language: str | None) -> Transcript: ...
 
     async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
 
@@ -182,11 +187,8 @@ async def run_call(
     info, audio = processed
     analysis.audio = assemble.audio_result(info)
 
-    asr_options = settings.asr.options
-    if request.language:
-        asr_options = asr_options.model_copy(update={"language": request.language})
     transcript, turns = await asyncio.gather(
-        run.stage("asr", lambda: backend.transcribe(audio, asr_options)),
+        run.stage("asr", lambda: backend.transcribe(audio, request.language)),
         run.stage("diarization", lambda: backend.diarize(audio, request.min_speakers, request.max_speakers)),
     )
     if transcript is None:

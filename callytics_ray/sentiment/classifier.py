@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Protocol
 
 import numpy as np
 
 from callytics_ray.devices import torch_device
+from callytics_ray.failures import StageFailure, attempt
 from callytics_ray.model_store import resolve_model
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.settings import SentimentOptions, Settings
 from callytics_ray.types import Sentiment
 
 logger = logging.getLogger(__name__)
+
+STAGE = "sentiment"
 
 
 class ProbabilityModel(Protocol):
@@ -86,6 +90,20 @@ class SentimentClassifier:
             for i in pending:
                 results[i] = self._lexicon.classify(texts[i], neutral_band=options.neutral_band)
         return tuple(r for r in results if r is not None)
+
+    def classify_batch(
+        self, calls: Sequence[Sequence[str]], options: SentimentOptions | None = None
+    ) -> list[tuple[Sentiment, ...] | StageFailure]:
+        """Several calls' texts in one encoder pass; one result per call, in order.
+
+        Length-preserving for Serve's `@serve.batch`. The calls share the pass, so under the batch
+        rule of `callytics_ray.failures` a failure of the pass is every call's failure.
+        """
+        labels = attempt(STAGE, lambda: self.classify([text for call in calls for text in call], options))
+        if isinstance(labels, StageFailure):
+            return [labels] * len(calls)
+        ends = list(accumulate(len(call) for call in calls))
+        return [labels[end - len(call) : end] for call, end in zip(calls, ends, strict=True)]
 
 
 def _ref_name(ref: str) -> str:

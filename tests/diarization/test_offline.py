@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from callytics_ray.audio import load_audio
-from callytics_ray.diarization import DiarizationFailure, DiarizationRequest, build_diarizer
+from callytics_ray.diarization import DiarizationRequest, build_diarizer
 from callytics_ray.errors import ConfigError, EmptyAudioError
+from callytics_ray.failures import StageFailure
 from callytics_ray.roles import attribute_speakers
 from callytics_ray.settings import AudioOptions, RoleOptions
 from callytics_ray.types import AudioInfo, ProcessedAudio
@@ -51,7 +52,7 @@ def test_empty_audio_is_a_typed_error_and_fails_only_its_own_batch_item(diarizer
         diarizer.diarize(empty)
     good = _load(data_dir / "dev01.wav")
     results = diarizer.diarize_batch([DiarizationRequest(empty), DiarizationRequest(good, 2, 2)])
-    assert isinstance(results[0], DiarizationFailure) and results[0].error_type == "EmptyAudioError"
+    assert isinstance(results[0], StageFailure) and isinstance(results[0].error, EmptyAudioError)
     assert isinstance(results[1], list) and len({t.speaker for t in results[1]}) == 2
 
 

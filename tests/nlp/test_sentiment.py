@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from callytics_ray.errors import StageError
+from callytics_ray.failures import StageFailure
 from callytics_ray.sentiment import LexiconScorer, Sentiment, SentimentClassifier, summarize_sentiment
 from callytics_ray.sentiment.training import load_training_set
 from callytics_ray.sentiment.transformer import label_matrix
@@ -84,6 +86,31 @@ def test_lexicon_method_handles_korean(tmp_path: Path):
     assert classifier.method == "lexicon"
     labels = [r.label for r in classifier.classify(["정말 짜증나요.", "감사합니다.", "주소를 바꾸고 싶어요.", "I love it."])]
     assert labels == ["negative", "positive", "neutral", "positive"]
+
+
+@pytest.mark.models
+def test_classify_batch_gives_each_call_what_classify_gives_it(sentiment_classifier):
+    calls = [[t for _, t in HELD_OUT[:3]], [], ["", HELD_OUT[4][1]], [HELD_OUT[6][1]]]
+    together = sentiment_classifier.classify_batch(calls)
+    alone = [sentiment_classifier.classify(call) for call in calls]
+    # One encoder pass pads the texts differently from four: the same labels, scores up to float noise.
+    assert [[s.label for s in call] for call in together] == [[s.label for s in call] for call in alone]
+    scores = [[s.score for s in call] for call in together]
+    assert scores == [pytest.approx([s.score for s in call], abs=1e-3) for call in alone]
+
+
+class _BrokenModel:
+    name = "broken"
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        raise RuntimeError("CUDA out of memory")
+
+
+def test_a_failed_shared_pass_is_every_calls_retriable_failure():
+    results = SentimentClassifier(_BrokenModel()).classify_batch([["I am upset."], ["Thanks!", "Bye."]])
+    assert len(results) == 2 and all(isinstance(r, StageFailure) for r in results)
+    assert all(isinstance(r.error, StageError) and r.error.retriable and r.error.stage == "sentiment" for r in results)
+    assert "RuntimeError: CUDA out of memory" in str(results[0])
 
 
 def test_label_matrix_understands_common_label_names():

@@ -56,11 +56,11 @@ class FlakyTranscriber:
     async def process_audio(self, request):
         return await self.inner.process_audio(request)
 
-    async def transcribe(self, audio, options):
+    async def transcribe(self, audio, language):
         self.calls += 1
         if self.calls <= self.failures:
             raise ConnectionError("replica died")
-        return await self.inner.transcribe(audio, options)
+        return await self.inner.transcribe(audio, language)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -97,3 +97,20 @@ def test_a_stage_that_keeps_failing_leaves_a_retriable_call(settings, local_stag
     # The same call, retried once the recognizer is healthy again, completes.
     retried = asyncio.run(run_call(request, local_stages, settings=settings, store=store))
     assert retried.errors is None and store.get_call(request.call_id).status == CallStatus.COMPLETED
+
+
+def test_a_calls_language_hint_reaches_the_local_recognizer(settings, local_stages, stereo_call_path):
+    request = CallRequest(call_id=str(uuid.uuid4()), source=stereo_call_path, name="call.wav", language="ko")
+    analysis = asyncio.run(run_call(request, local_stages, settings=settings, retry=RetryPolicy(attempts=1)))
+    assert analysis.language == "ko" and analysis.language_probability == 1.0  # forced, not detected
+
+
+def test_the_local_recognizer_owns_its_options_and_the_request_wins(settings, transcriber, stereo_call_path):
+    from callytics_ray.audio import load_audio
+    from callytics_ray.pipeline import LocalStages
+
+    settings.asr.options.language = "ko"  # what `callytics analyze --language ko` sets
+    stages = LocalStages(settings, transcriber=transcriber)
+    audio = load_audio(stereo_call_path)
+    assert asyncio.run(stages.transcribe(audio, None)).language == "ko"
+    assert asyncio.run(stages.transcribe(audio, "en")).language == "en"

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 from ray.serve._private.build_app import build_app as build_serve_app
 from ray.serve.schema import ServeDeploySchema
 
-from callytics_ray.errors import AudioError, ConfigError, LLMError, SilentAudioError, StageError
-from deployments._base import BatchedStageConfig, StageDeployment, StageFailure, unwrap
+from callytics_ray.errors import ConfigError
+from deployments._base import BatchedStageConfig, StageDeployment
 from deployments.app import DEFAULT_RESOURCES, AppArgs
 from deployments.runtime_env import read_requirements, runtime_envs_dir
 from tests.serve.conftest import CPU_PROFILE, GPU_CONFIG, app_config, load_config
@@ -135,29 +135,6 @@ def test_reconfigure_layers_user_config_on_settings_and_refuses_bad_values():
     with pytest.raises(ConfigError, match="max_batch_sise"):
         stage.reconfigure({"max_batch_sise": 8})
     assert stage.config.options.threshold == 0.9 and len(stage.applied) == 1  # the bad ones changed nothing
-
-
-@pytest.mark.parametrize(
-    "error, kind",
-    [
-        (SilentAudioError("call.wav is silent"), SilentAudioError),
-        (StageError("asr", "model failed", retriable=False), StageError),
-        (LLMError("endpoint timed out"), LLMError),
-        (ConfigError("bad option"), ConfigError),
-        (RuntimeError("library bug"), StageError),
-    ],
-)
-def test_stage_failures_cross_as_data_and_raise_the_same_error(error: Exception, kind: type):
-    import pickle
-
-    failure = pickle.loads(pickle.dumps(StageFailure.from_exception("asr", error)))
-    with pytest.raises(kind) as raised:
-        unwrap(failure)
-    assert str(error) in str(raised.value)
-    if isinstance(error, StageError):
-        assert raised.value.retriable == error.retriable
-    if isinstance(error, AudioError):
-        assert raised.value.reason == error.reason
 
 
 def test_serve_stages_implements_every_stage_backend_method():

@@ -1,4 +1,4 @@
-"""Stages stand on the shared floor (types, settings, errors, devices, VAD, text helpers) and
+"""Stages stand on the shared floor (types, settings, errors and failures, devices, VAD, text helpers) and
 never borrow from each other: no module of a stage imports another stage package, at any level
 (inside functions too)."""
 
