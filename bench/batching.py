@@ -20,7 +20,6 @@ import atexit
 import copy
 import csv
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import DATA, SPEECH_FILES, interleaved, machine, median, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, default_cache_dir, interleaved, machine, median, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from bench.serve_app import APP, bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
@@ -140,7 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     load_before = load_average()
-    cache = Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics"))
+    cache = default_cache_dir()
     work = Path(tempfile.mkdtemp(prefix="batching-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # databases of the run
 

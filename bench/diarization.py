@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -34,14 +33,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pyannote.core import Annotation, Segment, Timeline  # noqa: E402
 from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
 
 from bench.calls import constructed_calls, write_call  # noqa: E402
-from bench.report import clip_parser, interleaved, machine, median, write_section  # noqa: E402
+from bench.report import clip_parser, interleaved, machine, median, offline_models, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.cpu import stage_threads  # noqa: E402
@@ -354,6 +352,7 @@ def dual_section(clips: list[Clip], results: dict[tuple[str, int, str], Score],
 
 
 def main() -> None:
+    offline_models()
     names = [*MONO, *CONSTRUCTED]
     parser = clip_parser(__doc__, names)
     parser.set_defaults(repeats=1)

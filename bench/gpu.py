@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import logging
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import DATA, SPEECH_FILES, machine, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, default_cache_dir, machine, write_section  # noqa: E402
 from bench.resources import load_average  # noqa: E402
 from bench.serve_app import app_section, bench_profile, deployment_section, running_app  # noqa: E402
 
@@ -137,7 +136,7 @@ def main() -> int:
     parser.add_argument("--fraction", type=float, default=0.25, help="num_gpus of each recognizer replica")
     parser.add_argument("--files", nargs="*", default=SPEECH_FILES)
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics")))
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if shutil.which("nvidia-smi") is None or gpu_count() == 0:

@@ -18,6 +18,20 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPEECH_FILES = ["dev00.wav", "dev01.wav"]
 
 
+def default_cache_dir() -> Path:
+    """The model cache the app itself would use (CALLYTICS_CACHE_DIR, else the settings' default)."""
+    from callytics_ray.settings import Settings
+
+    return Settings(_env_file=None).cache_dir
+
+
+def offline_models() -> None:
+    """Make a missed model download fail fast instead of reaching for the hub. Call it first in
+    a bench's main(): huggingface_hub and transformers read these once, at their first import."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
 def clip_parser(doc: str, files: list[str]) -> argparse.ArgumentParser:
     """The arguments every per-file benchmark takes: --repeats, --files, --data."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: E402
 
@@ -23,13 +20,14 @@ from callytics_ray.sentiment import LABELS, SentimentClassifier  # noqa: E402
 from callytics_ray.sentiment.training import load_training_set  # noqa: E402
 from callytics_ray.settings import SentimentSettings, Settings  # noqa: E402
 
-from bench.report import write_section  # noqa: E402
+from bench.report import offline_models, write_section  # noqa: E402
 
 EVAL = Path(__file__).resolve().parent / "data" / "sentiment_eval.tsv"
 METHODS = ("lexicon", "embedding", "combined")
 
 
 def main() -> None:
+    offline_models()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()

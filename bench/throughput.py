@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import DATA, SPEECH_FILES, machine, write_section  # noqa: E402
+from bench.report import DATA, SPEECH_FILES, default_cache_dir, machine, write_section  # noqa: E402
 from bench.resources import ResourceSampler, Usage, load_average, session_pids  # noqa: E402
 from bench.serve_app import bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
@@ -76,7 +76,7 @@ def main() -> None:
     paths = [args.data / f for f in islice(cycle(args.files), args.calls)]
     work = Path(tempfile.mkdtemp(prefix="throughput-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # databases of the run
-    cache = Path(os.environ.get("CALLYTICS_CACHE_DIR", Path.home() / ".cache" / "callytics"))
+    cache = default_cache_dir()
     config = bench_profile(work, cache, max_concurrent_calls=args.max_concurrent_calls)
     if args.asr_replicas:
         deployment_section(config, "speech-recognizer-base")["num_replicas"] = args.asr_replicas

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callytics_ray.redaction import RedactedUtterance
+from callytics_ray.text.redaction import RedactedUtterance
 from callytics_ray.result import (
     AnalysisResult,
     CallAnalysis,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from callytics_ray.alignment import align_words
 from callytics_ray.errors import ConfigError
 from callytics_ray.settings import RoleOptions, UtteranceOptions
-from callytics_ray.types import AudioInfo, SpeakerRole, Transcript, Utterance
+from callytics_ray.types import AudioInfo, RoleJudgement, SpeakerRole, Transcript, Utterance
 
 logger = logging.getLogger(__name__)
 
@@ -59,21 +59,6 @@ class RoleEvidence:
         weights = {s: math.exp(v - top) for s, v in self.scores.items()}
         total = sum(weights.values())
         return {s: w / total for s, w in weights.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class RoleJudgement:
-    """An LLM's answer to "which speaker label is the agent".
-
-    Attributes:
-        agent: the speaker label it names.
-        confidence: its stated probability that `agent` is right (uncalibrated).
-        reason: its one-line why (who greets, who states the problem); logged, not scored.
-    """
-
-    agent: str
-    confidence: float
-    reason: str = ""
 
 
 def _sigmoid(x: float) -> float:

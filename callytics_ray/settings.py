@@ -576,6 +576,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///callytics.db"
     cache_dir: Path = Path.home() / ".cache" / "callytics"
     offline: bool = True
+    # Where runtime_envs/<stage>.txt are when the project is installed as a wheel (images copy the
+    # folder and set CALLYTICS_RUNTIME_ENVS_DIR); None: the source checkout's runtime_envs/.
+    runtime_envs_dir: Path | None = None
     audio: AudioOptions = AudioOptions()
     asr: AsrSettings = AsrSettings()
     storage: StorageSettings = StorageSettings()

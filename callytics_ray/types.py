@@ -197,3 +197,18 @@ class Sentiment:
         neg, neu, pos = (float(p) for p in probabilities)
         best = max(range(3), key=lambda k: (neg, neu, pos)[k])
         return cls(SENTIMENT_LABELS[best], round(pos - neg, 4), (neg, neu, pos))
+
+
+@dataclass(frozen=True, slots=True)
+class RoleJudgement:
+    """An LLM's answer to "which speaker label is the agent".
+
+    Attributes:
+        agent: the speaker label it names.
+        confidence: its stated probability that `agent` is right (uncalibrated).
+        reason: its one-line why (who greets, who states the problem); logged, not scored.
+    """
+
+    agent: str
+    confidence: float
+    reason: str = ""

@@ -6,11 +6,11 @@ puts the pins into the deployment's ray_actor_options.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.settings import Settings
 
 # The repository's runtime_envs/ when the project is installed editable (a source checkout);
 # images that install the wheel copy the folder and set CALLYTICS_RUNTIME_ENVS_DIR.
@@ -18,8 +18,9 @@ DEFAULT_DIR = Path(__file__).resolve().parents[1] / "runtime_envs"
 
 
 def runtime_envs_dir(configured: Path | None = None) -> Path:
-    """Where the requirement files are: the argument, $CALLYTICS_RUNTIME_ENVS_DIR, or the checkout's."""
-    directory = configured or Path(os.environ.get("CALLYTICS_RUNTIME_ENVS_DIR", DEFAULT_DIR))
+    """Where the requirement files are: the argument, the settings' `runtime_envs_dir`
+    ($CALLYTICS_RUNTIME_ENVS_DIR), or the checkout's."""
+    directory = configured or Settings(_env_file=None).runtime_envs_dir or DEFAULT_DIR
     if not directory.is_dir():
         raise ConfigError(f"runtime_envs directory {directory} not found; set CALLYTICS_RUNTIME_ENVS_DIR")
     return directory

@@ -13,9 +13,8 @@ from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
 from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
-from callytics_ray.roles import RoleJudgement
 from callytics_ray.settings import LLMOptions, Settings
-from callytics_ray.types import Sentiment, SpeakerRole, Utterance
+from callytics_ray.types import RoleJudgement, Sentiment, SpeakerRole, Utterance
 
 logger = logging.getLogger(__name__)
 

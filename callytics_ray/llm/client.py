@@ -16,11 +16,10 @@ from callytics_ray.errors import ConfigError, LLMError
 from callytics_ray.llm.prompt import SYSTEM_PROMPT, chunk_lines, merge_prompt, transcript_lines, user_prompt
 from callytics_ray.llm.schema import LLMAnalysis, analysis_json_schema
 from callytics_ray.llm.tokens import estimate_message_tokens, estimate_tokens
-from callytics_ray.redaction import redact_text
+from callytics_ray.text.redaction import redact_text
 from callytics_ray.result import AnalysisResult, ConflictResult, RoleConfirmationResult, TokenUsageResult
-from callytics_ray.roles import RoleJudgement
 from callytics_ray.settings import LLMOptions, RedactionOptions, Settings
-from callytics_ray.types import SpeakerRole, Utterance
+from callytics_ray.types import RoleJudgement, SpeakerRole, Utterance
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
-from callytics_ray.redaction import redact_utterances
+from callytics_ray.text.redaction import redact_utterances
 from callytics_ray.result import CallAnalysis, QualityResult, SpeakerResult
 from callytics_ray.roles import attribute_speakers, revise_roles
 from callytics_ray.sentiment import Sentiment, summarize_sentiment

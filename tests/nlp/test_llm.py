@@ -199,7 +199,7 @@ def test_llm_settings_need_a_base_url():
 @pytest.mark.models
 def test_offline_analyzer_on_the_double_charge_call(session_settings, sentiment_classifier):
     from callytics_ray.quality import QualityAnalyzer
-    from callytics_ray.redaction import redact_utterances
+    from callytics_ray.text.redaction import redact_utterances
 
     utterances, roles = double_charge_utterances()
     redacted = [r.utterance for r in redact_utterances(utterances)]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from callytics_ray.conversation import ConversationResult
-from callytics_ray.redaction import MASKS, find_pii, luhn_valid, redact_text, redact_utterance, redact_utterances
+from callytics_ray.text.redaction import MASKS, find_pii, luhn_valid, redact_text, redact_utterance, redact_utterances
 from callytics_ray.result import CallAnalysis, PiiType
 from callytics_ray.settings import RedactionOptions
 from callytics_ray.types import AudioInfo, ProcessedAudio, Utterance, join_words

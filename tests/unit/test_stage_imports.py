@@ -1,6 +1,6 @@
-"""Stages stand on the shared floor (types, settings, errors and failures, devices, VAD, text helpers) and
-never borrow from each other: no module of a stage imports another stage package, at any level
-(inside functions too)."""
+"""Stages stand on the shared floor (types, settings, errors and failures, devices, VAD, text helpers
+incl. redaction, the utterance splitter) and never borrow from each other: no module of a stage
+imports another stage, package or single module, at any level (inside functions too)."""
 
 import ast
 from pathlib import Path
@@ -9,8 +9,9 @@ import callytics_ray
 
 ROOT = Path(callytics_ray.__file__).parent
 STAGE_PACKAGES = frozenset({"audio", "asr", "diarization", "punctuation", "sentiment", "llm"})
-# Single-module stages: they consume the floor and may not import a stage package either.
-STAGE_MODULES = frozenset({"quality", "redaction", "roles", "alignment", "utterances"})
+# Single-module stages, by the stage they belong to: speaker attribution is word alignment and
+# then roles (roles.attribute_speakers runs both).
+STAGE_MODULES = {"quality": "quality", "roles": "speakers", "alignment": "speakers"}
 
 
 def _stage_of(path: Path) -> str | None:
@@ -18,7 +19,7 @@ def _stage_of(path: Path) -> str | None:
     if len(parts) > 1 and parts[0] in STAGE_PACKAGES:
         return parts[0]
     if len(parts) == 1 and parts[0] in STAGE_MODULES:
-        return parts[0]
+        return STAGE_MODULES[parts[0]]
     return None
 
 
@@ -47,7 +48,11 @@ def imported_modules(source: str, package: str) -> list[tuple[int, str]]:
 
 def _stage_imported(module: str) -> str | None:
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 and parts[0] == "callytics_ray" and parts[1] in STAGE_PACKAGES else None
+    if len(parts) < 2 or parts[0] != "callytics_ray":
+        return None
+    if parts[1] in STAGE_PACKAGES:
+        return parts[1]
+    return STAGE_MODULES.get(parts[1])
 
 
 def test_stages_do_not_import_each_other():
@@ -71,3 +76,9 @@ def test_imports_inside_functions_and_relative_imports_are_seen():
     assert "callytics_ray.sentiment.classifier" in modules
     assert "callytics_ray.punctuation.korean" in modules
     assert {_stage_imported(m) for m in modules} == {"sentiment", "punctuation"}
+
+
+def test_single_module_stages_count_as_stages():
+    source = "from callytics_ray.roles import assign_roles\nfrom callytics_ray.text.redaction import redact_text\n"
+    stages = {_stage_imported(m) for _, m in imported_modules(source, "callytics_ray.llm")}
+    assert stages == {"speakers", None}
