@@ -205,7 +205,9 @@ def report(calls: list[DevCall], options: RoleOptions, dev_only: bool = False) -
         f"(kinds: {', '.join(sorted({c.kind for c in calls}))}); one dev call is the text of the real recording "
         "synthetic_stereo_call_bleed as if mixed to mono. Speech time per turn is estimated from its length "
         "(bench/roles.py: turn_seconds), or for the real call taken from its annotation. Right = agent and "
-        "customer both right; confidence = the agent's (= the assignment's) probability.",
+        "customer both right; confidence = the agent's (= the assignment's) probability. The phrase lists "
+        "were chosen looking at the dev calls, so dev leave-one-call-out (which refits the weights, not "
+        "the lists) flatters them; the test calls are the check.",
         "",
         "Cue weights fitted on dev (L2 " + str(L2) + "): "
         + ", ".join(f"{n} {getattr(fitted, n)}" for n in WEIGHTS)
