@@ -1,6 +1,7 @@
-"""Which speaker is the agent: phrase cues (English and Korean), who speaks first, questions,
-talk share and how each addresses the other ("your" against "my") on mono calls; the channel
-layout on dual-channel calls; a request can override.
+"""Which speaker is the agent: phrase cues (English and Korean), who speaks first (and whether
+the opener only said "hello?"), questions, talk share, how each addresses the other ("your"
+against "my") and, in Korean, the speech level (agents' formal -습니다 against customers' -요)
+on mono calls; the channel layout on dual-channel calls; a request can override.
 
 On mono calls the cues give every speaker an agent score in log-odds; the confidence is a
 calibrated probability that the agent/customer assignment is right: the softmax of the
@@ -77,8 +78,49 @@ def _talk_times(utterances: Sequence[Utterance]) -> dict[str, float]:
     return times
 
 
-def _hits(text: str, phrases: Sequence[str]) -> int:
-    return sum(p in text for p in phrases)
+def compile_phrases(phrases: Sequence[str]) -> tuple[str | re.Pattern[str], ...]:
+    """Lower-case phrases as matchers: a substring, or where the phrase holds "*" (any one word:
+    "this is * from") a regular expression."""
+    return tuple(
+        re.compile(r"\S+".join(map(re.escape, p.lower().split("*")))) if "*" in p else p.lower() for p in phrases
+    )
+
+
+def _hits(text: str, matchers: Sequence[str | re.Pattern[str]]) -> int:
+    """How many of the phrases occur in `text` (each counted once)."""
+    return sum(m in text if isinstance(m, str) else m.search(text) is not None for m in matchers)
+
+
+def _spans(text: str, matchers: Sequence[str | re.Pattern[str]]) -> list[tuple[int, int]]:
+    """Where each phrase first occurs in `text`: (start, end) per phrase found."""
+    spans = []
+    for m in matchers:
+        if isinstance(m, str):
+            if (i := text.find(m)) >= 0:
+                spans.append((i, i + len(m)))
+        elif found := m.search(text):
+            spans.append(found.span())
+    return spans
+
+
+def phrase_balance(
+    text: str, agent: Sequence[str | re.Pattern[str]], customer: Sequence[str | re.Pattern[str]]
+) -> int:
+    """Agent phrases minus customer phrases in lower-cased `text`. Each stretch of text counts
+    once, for the longest phrase found there: "i just wanted to let you know" is the agent's
+    "wanted to let you know", not also the customer's "i just wanted", and "무엇을 도와드릴까요"
+    is one agent phrase, not two. An agent and a customer phrase of the same length on the same
+    words both drop out."""
+    found = [(span, 1) for span in _spans(text, agent)] + [(span, -1) for span in _spans(text, customer)]
+    found.sort(key=lambda f: f[0][0] - f[0][1])  # longest first
+    kept: list[tuple[tuple[int, int], int]] = []
+    for (start, end), side in found:
+        clash = [k for k in kept if k[0][0] < end and start < k[0][1]]
+        if not clash:
+            kept.append(((start, end), side))
+        elif any(k[1] != side and k[0][1] - k[0][0] == end - start for k in clash):
+            kept = [k for k in kept if k not in clash]  # a tie between the two sides: neither counts
+    return sum(side for _, side in kept)
 
 
 def machine_speakers(utterances: Sequence[Utterance], options: RoleOptions) -> tuple[str, ...]:
@@ -89,7 +131,7 @@ def machine_speakers(utterances: Sequence[Utterance], options: RoleOptions) -> t
     speakers = list(dict.fromkeys(u.speaker for u in utterances))
     if len(speakers) < 3:
         return ()
-    phrases = [p.lower() for p in options.ivr_phrases]
+    phrases = compile_phrases(options.ivr_phrases)
     prompts = dict.fromkeys(speakers, 0)
     counts = dict.fromkeys(speakers, 0)
     for u in utterances:
@@ -99,6 +141,14 @@ def machine_speakers(utterances: Sequence[Utterance], options: RoleOptions) -> t
     return machines if len(speakers) - len(machines) >= 2 else ()
 
 
+# Utterances that are nothing but a telephone "hello" (the person who picks up, or a caller
+# whose greeting went unheard): said by whoever answers a ringing phone, so on an opener they
+# point to the customer of an outbound call or a caller speaking before the agent.
+_BARE_HELLO = re.compile(r"^(?:(?:hello|hi|hey|hallo|yeah|yes|yep|여보세요|네|예)[\s,.?!…]*){1,3}$")
+_SENTENCES = re.compile(r"[^.?!。？！\n]+[.?!。？！]*")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
 @dataclass(frozen=True, slots=True)
 class Cues:
     """One speaker's agent cues on a mono call (`RoleOptions` weighs them into a score).
@@ -106,25 +156,66 @@ class Cues:
     Attributes:
         phrases: per utterance, agent phrases minus customer phrases (capped at +/-2, so a
             long monologue does not outvote a greeting), summed.
-        first: 1 for the speaker who opens the call.
+        first: 1 for the speaker who opens the call, unless their opening is a bare "hello?".
+        hello: -1 for the opener whose first words are a bare telephone "hello?" / "여보세요"
+            (whoever picks up a ringing phone: the customer of an outbound call, or a caller
+            who did not hear the agent's greeting).
         questions: share of their sentences that are questions.
         talk: share of the talk time (agents explain).
         address: (words addressing the other party - words about oneself) / (both + 1), in
             (-1, 1): "your account" against "my card".
+        register: Korean speech levels, (formal -습니다/-ㅂ니까 endings - polite -요 endings)
+            / (both + 1), set phrases ("감사합니다", "알겠습니다") left out: call-centre agents
+            speak in the formal level, customers in the polite one. 0 in English.
     """
 
     phrases: float = 0.0
     first: float = 0.0
+    hello: float = 0.0
     questions: float = 0.0
     talk: float = 0.0
     address: float = 0.0
+    register: float = 0.0
+
+    def vector(self) -> tuple[float, ...]:
+        return tuple(getattr(self, cue) for cue, _ in CUE_WEIGHTS)
 
     def score(self, options: RoleOptions) -> float:
-        return (
-            options.phrase_weight * self.phrases + options.first_speaker_weight * self.first
-            + options.question_weight * self.questions + options.talk_share_weight * self.talk
-            + options.address_weight * self.address
-        )
+        return sum(getattr(self, cue) * getattr(options, weight) for cue, weight in CUE_WEIGHTS)
+
+
+# Each cue and the RoleOptions field that weighs it (bench/roles.py fits them all).
+CUE_WEIGHTS: tuple[tuple[str, str], ...] = (
+    ("phrases", "phrase_weight"),
+    ("first", "first_speaker_weight"),
+    ("hello", "opener_hello_weight"),
+    ("questions", "question_weight"),
+    ("talk", "talk_share_weight"),
+    ("address", "address_weight"),
+    ("register", "register_weight"),
+)
+
+
+def is_bare_hello(text: str) -> bool:
+    """Whether an utterance is nothing but a telephone hello ("Hello?", "Yeah?", "네, 여보세요.")."""
+    return bool(_BARE_HELLO.match(text.strip().lower()))
+
+
+def _speech_levels(text: str, options: RoleOptions) -> tuple[int, int]:
+    """(formal, polite) sentence endings of Korean text; set phrases are not counted."""
+    formal = polite = 0
+    for sentence in _SENTENCES.findall(text):
+        words = sentence.strip(" .?!。？！,…").split()
+        if not words or not _HANGUL.search(words[-1]):
+            continue
+        last = words[-1]
+        if any(last.endswith(p) for p in options.speech_level_exceptions):
+            continue
+        if last.endswith(("니다", "니까", "십시오", "시오")):
+            formal += 1
+        elif last.endswith(("요", "죠")):
+            polite += 1
+    return formal, polite
 
 
 def speaker_cues(utterances: Sequence[Utterance], options: RoleOptions) -> dict[str, Cues]:
@@ -132,27 +223,35 @@ def speaker_cues(utterances: Sequence[Utterance], options: RoleOptions) -> dict[
     speakers = list(dict.fromkeys(u.speaker for u in utterances))
     talk = _talk_times(utterances)
     total_talk = sum(talk.values()) or 1.0
-    agent_phrases = [p.lower() for p in options.agent_phrases + options.company_names]
-    customer_phrases = [p.lower() for p in options.customer_phrases]
+    agent_phrases = compile_phrases(options.agent_phrases + options.company_names)
+    customer_phrases = compile_phrases(options.customer_phrases)
     addressee, own = re.compile(options.addressee_pattern), re.compile(options.self_pattern)
     phrases = dict.fromkeys(speakers, 0)
     questions = dict.fromkeys(speakers, 0)
     sentences = dict.fromkeys(speakers, 0)
     address = {s: [0, 0] for s in speakers}
+    levels = {s: [0, 0] for s in speakers}
     for utterance in utterances:
         text = utterance.text.lower()
-        hits = _hits(text, agent_phrases) - _hits(text, customer_phrases)
+        hits = phrase_balance(text, agent_phrases, customer_phrases)
         phrases[utterance.speaker] += max(-2, min(2, hits))
         marks = text.count("?") + text.count("？") + text.count("까요") + text.count("나요")
         questions[utterance.speaker] += marks
         sentences[utterance.speaker] += max(1, sum(text.count(c) for c in ".?!。？！"))
         address[utterance.speaker][0] += len(addressee.findall(text))
         address[utterance.speaker][1] += len(own.findall(text))
+        formal, polite = _speech_levels(text, options)
+        levels[utterance.speaker][0] += formal
+        levels[utterance.speaker][1] += polite
+    opener_hello = bool(utterances) and is_bare_hello(utterances[0].text)
     return {
         s: Cues(
-            phrases=phrases[s], first=float(i == 0), questions=min(1.0, questions[s] / max(1, sentences[s])),
+            phrases=phrases[s], first=float(i == 0 and not opener_hello),
+            hello=-float(i == 0 and opener_hello),
+            questions=min(1.0, questions[s] / max(1, sentences[s])),
             talk=talk.get(s, 0.0) / total_talk,
             address=(address[s][0] - address[s][1]) / (address[s][0] + address[s][1] + 1),
+            register=(levels[s][0] - levels[s][1]) / (levels[s][0] + levels[s][1] + 1),
         )
         for i, s in enumerate(speakers)
     }

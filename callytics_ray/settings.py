@@ -412,17 +412,23 @@ class RoleOptions(_Section):
         agent_channel: dual-channel calls: the channel the agent is recorded on (a request's
             metadata can say otherwise).
         agent_phrases / customer_phrases: lower-case phrases (English and Korean) typical of each
-            role; matched as substrings of the lower-cased text.
+            role; matched as substrings of the lower-cased text, "*" standing for any one word
+            ("this is * from"). Where phrases overlap, the longest counts (roles.phrase_balance).
         company_names: the company's own names; saying one counts as an agent phrase.
         ivr_phrases: lower-case phrases of recorded prompts; on a call with three or more
             speakers, one at least half of whose utterances hold one is an IVR ("other") and
             left out of the agent/customer choice.
         addressee_pattern / self_pattern: regular expressions (on lower-cased text) for words
             that address the other party ("your", Korean subject honorifics "-세요/-셨/-시겠",
-            "고객님") and words about oneself ("my", "제가"); agents talk about the customer's
-            things, customers about their own.
-        phrase_weight / first_speaker_weight / question_weight / talk_share_weight /
-            address_weight: how much each cue (roles.Cues) moves a speaker's agent score. The
+            "고객님"; the greetings "안녕하세요" / "수고하세요" that both say are not) and words
+            about oneself ("my", "제가"); agents talk about the customer's things, customers
+            about their own.
+        speech_level_exceptions: Korean set phrases in the formal level that customers say as
+            often as agents ("감사합니다", "알겠습니다"): a sentence ending in one is left out of
+            the speech-level cue (roles.Cues.register).
+        phrase_weight / first_speaker_weight / opener_hello_weight / question_weight /
+            talk_share_weight / address_weight / register_weight: how much each cue (roles.Cues)
+            moves a speaker's agent score. The
             score is in log-odds: on a mono call P(agent) is the softmax of the speakers' scores
             (for two: the logistic of the score margin), so the weights are the calibration.
             Fitted by L2-regularised maximum likelihood on labelled dev calls:
@@ -438,7 +444,10 @@ class RoleOptions(_Section):
 
     agent_channel: int = Field(0, ge=0, le=1)
     # Words both parties say as often ("안녕하세요", "감사합니다", "thank you", "refund") are no
-    # cue: left out.
+    # cue: left out. Agents: greetings and offers of help, looking things up, verifying identity,
+    # acting for the customer ("i've blocked", "send you a"), outbound calls (who is calling, for
+    # whom); in Korean service honorifics ("해 드리겠습니다", "확인되었습니다") and asking for
+    # details ("성함", "생년월일").
     agent_phrases: list[str] = [
         "thank you for calling", "thanks for calling", "how can i help", "how may i help",
         "how can i assist", "my name is", "speaking", "is there anything else", "have a nice day",
@@ -448,20 +457,64 @@ class RoleOptions(_Section):
         "returning your call", "i'm calling from", "help desk", "what's your", "may i have your",
         "could you give me", "thanks for holding", "thank you for holding", "i've booked",
         "i've updated", "i've added", "i've cancelled", "i've logged", "i've opened", "i've raised",
-        "i've issued", "you'll get a", "you will receive", "calling on behalf of",
-        "thank you for your time", "put you through", "transfer you", "고객님", "상담원",
-        "무엇을 도와드릴까요", "도와드릴까요", "확인해 드리겠습니다", "잠시만 기다려",
-        "좋은 하루 되세요", "전화 주셔서", "말씀해 주세요", "말씀하세요", "완료되었습니다",
-        "해 드리겠습니다", "드릴게요", "연락드렸습니다", "오래 기다리셨습니다", "안내해 드리",
+        "i've issued", "you will receive", "thank you for your time", "put you through", "transfer you",
+        "anything else i can", "is that everything", "what can i do for you", "would you like me to",
+        "do you want me to", "shall i", "what i can do", "what i'll do", "i can offer", "my pleasure",
+        "happy to help", "glad i could help", "you're all set", "you're welcome", "bear with me",
+        "let me have a look", "let me look", "let me pull", "i can see", "i'm showing", "our records",
+        "our system", "on our side", "on our end", "thanks for your patience",
+        "thank you for your patience", "thanks for waiting", "thank you for waiting",
+        "sorry for the wait", "sorry about the wait", "sorry for the inconvenience", "apologies for",
+        "i apologise", "thanks for letting us know", "date of birth", "first line of your address",
+        "postcode", "security question", "last four digits", "can i take your", "could i have your",
+        "could i take your", "can i get your", "could you spell", "can you confirm", "just to confirm",
+        "for security", "confirm your", "i've set", "i've put", "i've sent", "i've changed",
+        "i've switched", "i've blocked", "i've reset", "i've removed", "i've arranged", "i've applied",
+        "i've refunded", "i've marked", "i've moved", "i'll send", "i'll email", "i'll book",
+        "i'll pass", "i'll put", "i'll arrange", "i'll reset", "i'll issue", "i'll add", "i'll correct",
+        "i'll make sure", "i'll get that", "i'll transfer", "you'll get", "you'll receive",
+        "you should receive", "you'll see", "you will get", "am i speaking to", "may i speak to",
+        "may i speak with", "is this mr", "is that mr", "is this ms", "is that ms", "just a reminder",
+        "a quick reminder", "do you have a minute", "do you have two minutes", "have you got a minute",
+        "wanted to let you know", "courtesy call", "this is * from", "it's * from", "my name is * from",
+        "calling on behalf", "would you be interested", "send you a", "book you", "get you", "put you",
+        "move you", "switch you", "order you", "sign you up", "give you a", "email you", "text you",
+        "working days", "business days", "should arrive", "should be with you", "will be with you",
+        "within * days",
+        "고객님", "상담원", "무엇을 도와드릴까요", "도와드릴까요", "확인해 드리겠습니다", "잠시만 기다려", "좋은 하루 되세요", "전화 주셔서", "말씀해 주세요",
+        "말씀하세요", "완료되었습니다", "해 드리겠습니다", "드릴게요", "연락드렸습니다", "오래 기다리셨습니다", "안내해 드리", "도와드릴게요", "드리겠습니다",
+        "해 드렸", "보내 드렸", "확인되었습니다", "확인됐습니다", "확인했습니다", "확인해 보니", "처리되었습니다", "접수되었습니다", "예정입니다",
+        "가능합니다", "하십니다", "불편을 드려", "불편 드려", "불편하셨", "기다려 주셔서", "본인 확인", "성함", "생년월일", "연락처", "주문번호",
+        "예약번호", "말씀해 주시겠", "알려주시겠", "알려 주시겠", "주시면", "원하세요", "원하시", "맞으신가요", "맞으시죠", "되시죠", "있으실까요",
+        "없으실까요", "궁금하신", "안내차", "확인차",
     ]
+    # Customers: their problem and requests ("my account", "i was charged", "can i change"),
+    # questions about the service ("are you open", "how much is"), answers to an outbound call
+    # ("that's me", "who's calling"); in Korean wanting and asking ("싶어요", "가능한가요").
     customer_phrases: list[str] = [
         "i was charged", "my account", "my card", "my order", "i want to", "i would like to",
         "i'd like to", "i need to", "i have a problem", "i have a question", "i am calling about",
         "i'm calling about", "upset", "want a refund", "cancel my", "it doesn't work", "i can't",
         "isn't working", "not working", "stopped working", "never came", "never arrived",
-        "still hasn't", "for calling back", "sorry to bother", "i just wanted", "제 계좌", "제 카드",
-        "환불 받고 싶", "환불해 주세요", "해지하고 싶", "문의드", "왜 이렇게", "안 돼", "안 와요",
-        "수고하세요", "다름이 아니라", "하려고요", "싶어요",
+        "still hasn't", "for calling back", "sorry to bother", "i just wanted", "i'm ringing",
+        "i'm phoning", "ringing about", "calling because", "ringing because", "i bought", "i ordered",
+        "i booked", "i paid", "i got a letter", "i got an email", "i received", "charged twice",
+        "i've been waiting", "on hold for", "i've called", "i lost", "i've lost", "i forgot my",
+        "i can't get", "won't let me", "it keeps", "keeps crashing", "won't connect", "won't turn on",
+        "i'm after", "i'm looking for", "i was wondering", "i wanted to ask", "quick question",
+        "can you tell me", "could you tell me", "can you help me", "how much is", "how much does",
+        "how much would", "how long will", "how long does", "when will", "do i need", "do i have to",
+        "are you open", "what time do you", "is that the", "is this the", "is this where",
+        "speak to a manager", "i'll call back", "that's all, thanks", "no, that's all", "yes please",
+        "yes, please", "please do", "that works", "sounds good", "you've been very helpful",
+        "that's a relief", "yes, speaking", "that's me", "who's calling", "who is this", "no thanks",
+        "no thank you", "can i change", "can i move", "can i cancel", "can i rearrange", "can i return",
+        "can i swap", "can i keep", "can i pay", "can i add", "can i upgrade", "i've got a problem",
+        "i've got a question",
+        "제 계좌", "제 카드", "환불 받고 싶", "환불해 주세요", "해지하고 싶", "문의드", "왜 이렇게", "안 돼", "안 와요", "수고하세요",
+        "다름이 아니라", "하려고요", "싶어요", "싶어서", "싶은데", "문의하려고", "궁금해서", "궁금한데", "어떻게 해요", "어떻게 하면", "얼마예요",
+        "얼마인가요", "얼마나 걸려요", "언제 와요", "몇 시까지", "가능한가요", "잃어버렸", "안 켜", "끊겨", "끊겼", "안 들어", "빨리 좀",
+        "부탁드려요", "저희 집", "우리 집", "수고하십니다", "수고 많으", "알겠어요", "그런데요", "맞는데요", "누구세요", "어디세요",
     ]
     company_names: list[str] = []
     ivr_phrases: list[str] = [
@@ -472,13 +525,21 @@ class RoleOptions(_Section):
         "눌러 주세요", "눌러주세요", "상담원에게 연결", "통화량이 많아", "연결이 지연",
         "기다려 주십시오",
     ]
-    addressee_pattern: str = r"\b(your|yours)\b|고객님|(?<!주)세요|셨|시겠|십니까|으시|하시|되시"
+    addressee_pattern: str = (
+        r"\b(your|yours)\b|고객님|(?<!주)(?<!안녕하)(?<!수고하)세요|셨|시겠|십니까|으시|하시|되시"
+    )
     self_pattern: str = r"\b(my|mine)\b|제가|저는|제 |내가|저도"
-    phrase_weight: float = Field(1.82, ge=0.0)
-    first_speaker_weight: float = Field(0.99, ge=0.0)
-    question_weight: float = Field(0.75, ge=0.0)
-    talk_share_weight: float = Field(0.71, ge=0.0)
-    address_weight: float = Field(1.97, ge=0.0)
+    phrase_weight: float = Field(2.58, ge=0.0)
+    first_speaker_weight: float = Field(1.28, ge=0.0)
+    question_weight: float = Field(0.0, ge=0.0)
+    talk_share_weight: float = Field(0.0, ge=0.0)
+    address_weight: float = Field(1.57, ge=0.0)
+    opener_hello_weight: float = Field(0.0, ge=0.0)
+    register_weight: float = Field(1.88, ge=0.0)
+    speech_level_exceptions: list[str] = [
+        "감사합니다", "고맙습니다", "알겠습니다", "죄송합니다", "수고하십니다", "수고하셨습니다",
+        "안녕하십니까", "반갑습니다", "실례합니다", "부탁드립니다", "부탁합니다",
+    ]
     min_confidence: float = Field(0.2, ge=0.0, le=1.0)
     llm_weight: float = Field(1.0, ge=0.0)
     llm_max_confidence: float = Field(0.9, ge=0.5, lt=1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.roles import WEIGHTS, brier, ece, fit_weights, load_dev_calls, score, speech_accuracy
+from bench.roles import WEIGHTS, brier, ece, fit_weights, load_dev_calls, score, speech_accuracy, support_calls
 from callytics_ray.settings import RoleOptions
 
 
@@ -24,6 +24,7 @@ def test_held_out_calls_are_right_and_the_confidence_is_calibrated(calls):
     rows = [score(c, RoleOptions()) for c in calls if c.split == "test"]
     assert len(rows) >= 20
     assert speech_accuracy(rows) >= 0.88
+    assert speech_accuracy(support_calls(rows)) >= 0.95  # issue 10: support calls, by speech time
     right = sum(r.correct for r in rows) / len(rows)
     assert brier(rows) < right * (1 - right)  # better than a constant confidence
     assert ece(rows) < 0.1

@@ -23,11 +23,12 @@ from tests.nlp.conftest import chat_server, llm_server, make_utterance  # noqa: 
 FAST = LLMOptions(timeout_s=5.0, max_retries=2, backoff_initial_s=0.01, backoff_max_s=0.05)
 
 # The agent answers with the company name only, which the offline phrase lists do not know; the
-# customer opens the call and asks: offline evidence points (weakly) the wrong way.
+# customer opens the call (not with a bare "hello?", which would mark them as the one who picked
+# up): offline evidence points (weakly) the wrong way.
 CALL = [
-    ("A", "Hello?"),
+    ("A", "Hi, good morning."),
     ("B", "Globex, good morning."),
-    ("A", "Hi, I have been charged twice this month."),
+    ("A", "Hi, I got charged for the same thing twice this month."),
     ("B", "Let me see. Yes, the second charge is an error, it is reversed now."),
     ("A", "Great, thanks."),
 ]
