@@ -54,7 +54,9 @@ class StageBackend(Protocol):
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
 
-    async def transcribe(self, audio: Any, language: str | None) -> Transcript: ...
+    async def transcribe(self, audio: Any, language: str | None, variant: str | None = None) -> Transcript:
+        """Recognise speech with the recognizer of A/B `variant` (`VariantRouter`); None: the default."""
+        ...
 
     async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
 
@@ -188,7 +190,9 @@ async def run_call(
     analysis.audio = assemble.audio_result(info)
 
     transcript, turns = await asyncio.gather(
-        run.stage("asr", lambda: backend.transcribe(audio, request.language)),
+        # The variant was picked once, at submission, and stored with the call: a resumed or retried
+        # call keeps its arm.
+        run.stage("asr", lambda: backend.transcribe(audio, request.language, request.variant)),
         run.stage("diarization", lambda: backend.diarize(audio, request.min_speakers, request.max_speakers)),
     )
     if transcript is None:
