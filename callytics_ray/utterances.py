@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callytics_ray.settings import UtteranceOptions
-from callytics_ray.types import Utterance, Word, join_words
+from callytics_ray.types import Transcript, Utterance, Word, join_words
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 
@@ -85,3 +85,23 @@ def build_utterances(
     for key in list(open_runs):
         flush(key)
     return tuple(sorted(finished, key=lambda u: (u.start, u.end, u.speaker)))
+
+
+def plain_utterances(transcript: Transcript, options: UtteranceOptions | None = None) -> tuple[Utterance, ...]:
+    """Whisper's words as utterances, for when diarization failed.
+
+    The speaker label is the channel on dual-channel calls (one party per channel), else one
+    unknown speaker; the result then carries no `speakers`. Utterances end where they would with
+    speakers (pauses, sentence ends, the length cap), not at Whisper's 30 s segment edges.
+    """
+    words: list[Word] = []
+    channels: list[int | None] = []
+    for segment in transcript.segments:
+        if not segment.text.strip():
+            continue
+        seg_words = segment.words or (Word(segment.start, segment.end, segment.text, 1.0),)
+        words.extend(seg_words)
+        channels.extend([segment.channel] * len(seg_words))
+    speakers = [f"CHANNEL_{c}" if c is not None else "SPEAKER_00" for c in channels]
+    dual = any(c is not None for c in channels)
+    return build_utterances(words, speakers, channels, options or UtteranceOptions(), exclusive=not dual)

@@ -22,6 +22,7 @@ from callytics_ray.errors import ConfigError
 from callytics_ray.failures import unwrap
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.pipeline.variants import VariantRouter
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment
 from callytics_ray.types import AudioInfo, ProcessedAudio, SpeakerRole, SpeakerTurn, Transcript, Utterance
@@ -30,25 +31,13 @@ logger = logging.getLogger("ray.serve")
 
 
 @dataclass(frozen=True, slots=True)
-class ServeAudio:
-    """The opaque audio payload on Serve: where the processed audio lives, and who asked.
-
-    Attributes:
-        ref: object reference to the ProcessedAudio (owned by the gateway replica).
-        variant: the A/B variant of the call; picks the speech-recognizer deployment.
-    """
-
-    ref: ray.ObjectRef
-    variant: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class StageHandles:
     """Handles to the stage deployments of one application.
 
     Attributes:
         audio: the audio-processor.
-        recognizers: speech-recognizer deployments by variant name; the first is the default.
+        recognizers: speech-recognizer deployments by variant name; the first serves calls
+            without a variant.
         diarizer / punctuation / sentiment / llm: the other stage deployments.
     """
 
@@ -74,13 +63,16 @@ class ServeStages:
 
     def __init__(self, handles: StageHandles) -> None:
         self.handles = handles
-        self.default_variant = next(iter(handles.recognizers))
+        # Every variant has its own deployment, so a name without one is refused, not defaulted.
+        self._recognizers = VariantRouter(
+            default=next(iter(handles.recognizers.values())), by_variant=handles.recognizers, strict=True
+        )
 
     @property
     def variants(self) -> tuple[str, ...]:
         return tuple(self.handles.recognizers)
 
-    async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, ServeAudio]:
+    async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, ray.ObjectRef]:
         if isinstance(request.source, Path):
             # A path exists only on the gateway's machine; replicas may run elsewhere.
             data = await asyncio.to_thread(request.source.read_bytes)
@@ -89,15 +81,17 @@ class ServeStages:
         # Fetching maps the arrays from the local object store without copying them; only the
         # small AudioInfo is kept here, the stages below receive `ref`.
         audio: ProcessedAudio = unwrap(await ref)
-        return audio.info, ServeAudio(ref=ref, variant=request.variant or self.default_variant)
+        return audio.info, ref
 
-    async def transcribe(self, audio: ServeAudio, language: str | None) -> Transcript:
+    async def transcribe(self, audio: ray.ObjectRef, language: str | None, variant: str | None = None) -> Transcript:
         # Only the call's hint travels: the recognizer's options are its own (settings merged
         # with its live user_config), so they roll out without touching the gateway.
-        return unwrap(await self._recognizer(audio.variant).transcribe.remote(audio.ref, language))
+        return unwrap(await self._recognizers.route(variant).transcribe.remote(audio, language))
 
-    async def diarize(self, audio: ServeAudio, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]:
-        return unwrap(await self.handles.diarizer.diarize.remote(audio.ref, min_speakers, max_speakers))
+    async def diarize(
+        self, audio: ray.ObjectRef, min_speakers: int | None, max_speakers: int | None
+    ) -> list[SpeakerTurn]:
+        return unwrap(await self.handles.diarizer.diarize.remote(audio, min_speakers, max_speakers))
 
     async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]:
         return unwrap(await self.handles.punctuation.restore.remote(tuple(utterances), language))
@@ -123,12 +117,3 @@ class ServeStages:
         }
         names = await asyncio.gather(*(handle.model_name.remote() for handle in stages.values()))
         return {stage: name for stage, name in zip(stages, names) if name}
-
-    def _recognizer(self, variant: str | None) -> DeploymentHandle:
-        name = variant or self.default_variant
-        try:
-            return self.handles.recognizers[name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown speech-recognizer variant {name!r}; deployed: {', '.join(self.handles.recognizers)}"
-            ) from None

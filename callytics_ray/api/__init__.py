@@ -6,14 +6,14 @@ ingress supplies one backed by deployment handles. Needs the `serve` extra (fast
 
 from callytics_ray.api.app import create_app
 from callytics_ray.api.experiments import ExperimentReport, VariantReport, compare_variants, word_error_rate
-from callytics_ray.api.local import AsrVariantStages, build_local_app
+from callytics_ray.api.local import build_local_app
 from callytics_ray.api.reconciler import Reconciler
 from callytics_ray.api.runner import CallRunner, LocalRunner, make_worker_id
 from callytics_ray.api.stored import StoredRequest, SubmittedOptions, load_call_request
 from callytics_ray.api.variants import VariantPicker, pick_variant
 
 __all__ = [
-    "AsrVariantStages", "CallRunner", "ExperimentReport", "LocalRunner", "Reconciler", "StoredRequest", "SubmittedOptions",
+    "CallRunner", "ExperimentReport", "LocalRunner", "Reconciler", "StoredRequest", "SubmittedOptions",
     "VariantPicker", "VariantReport", "build_local_app", "compare_variants", "create_app", "load_call_request",
     "make_worker_id", "pick_variant", "word_error_rate",
 ]

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from callytics_ray.errors import AudioError, NotFoundError
@@ -57,8 +57,6 @@ class LocalRunner:
         backend: where stages run (`LocalStages` in-process, or a Serve-handle backend).
         store: the database calls, audio and stage states live in.
         settings: `api.lease_s`, `api.max_concurrent_calls` and `asr.options` are read from it.
-        variant_backends: per A/B variant name, the backend that serves it; calls of other or
-            no variants use `backend`.
         retry: per-stage retry policy.
         worker_id: this runner's name in leases (unique per process by default).
         hook: stage events per call, e.g. for per-variant metrics.
@@ -75,7 +73,6 @@ class LocalRunner:
         store: CallStore,
         settings: Settings,
         *,
-        variant_backends: Mapping[str, StageBackend] | None = None,
         retry: RetryPolicy = RetryPolicy(),
         worker_id: str | None = None,
         hook: StageHook | None = None,
@@ -84,7 +81,6 @@ class LocalRunner:
         self.backend = backend
         self.store = store
         self.settings = settings
-        self.variant_backends = dict(variant_backends or {})
         self.retry = retry
         self.worker_id = worker_id or make_worker_id()
         self.hook = hook
@@ -152,7 +148,7 @@ class LocalRunner:
             async with self._slots:
                 await run_call(
                     request,
-                    self.variant_backends.get(request.variant or "", self.backend),
+                    self.backend,
                     settings=self.settings,
                     store=self.store,
                     hook=self._stage_hook(request),

@@ -9,6 +9,7 @@ from pathlib import Path
 from callytics_ray.pipeline.local import LocalStages
 from callytics_ray.pipeline.orchestrator import STAGES, ProgressHook, RetryPolicy, StageBackend, run_call
 from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.pipeline.variants import VariantRouter
 from callytics_ray.result import CallAnalysis
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
@@ -39,5 +40,5 @@ def analyze_file(
 
 __all__ = [
     "STAGES", "CallRequest", "LocalStages", "ProgressHook", "RetryPolicy", "StageBackend",
-    "analyze_file", "run_call",
+    "VariantRouter", "analyze_file", "run_call",
 ]

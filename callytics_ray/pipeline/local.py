@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from callytics_ray.asr import Transcriber, request_options
@@ -12,6 +12,7 @@ from callytics_ray.audio import load_audio
 from callytics_ray.diarization import Diarizer, build_diarizer
 from callytics_ray.llm import AnalysisOutcome, CallAnalyzer
 from callytics_ray.pipeline.request import CallRequest
+from callytics_ray.pipeline.variants import VariantRouter
 from callytics_ray.punctuation import Punctuator
 from callytics_ray.result import QualityResult
 from callytics_ray.sentiment import Sentiment, SentimentClassifier
@@ -46,6 +47,9 @@ class LocalStages:
     """The StageBackend for the CLI, benchmarks and tests: no Ray, models loaded on first use.
 
     Already-loaded core objects can be passed in (tests share one model across many calls).
+    An A/B variant that names its own recognizer (`settings.api.variants[].asr_model`) gets its
+    own `Transcriber`, loaded on its first call; every other stage, and every variant on the base
+    model, shares the one set of models.
     """
 
     def __init__(
@@ -57,9 +61,13 @@ class LocalStages:
         punctuator: Punctuator | None = None,
         classifier: SentimentClassifier | None = None,
         analyzer: CallAnalyzer | None = None,
+        variant_transcribers: Mapping[str, Transcriber] | None = None,
     ) -> None:
         self.settings = settings
         self._transcriber = Lazy(lambda: Transcriber.from_settings(settings), transcriber)
+        self._recognizers = VariantRouter(
+            default=self._transcriber, by_variant=_variant_transcribers(settings, variant_transcribers or {})
+        )
         self._diarizer = Lazy(lambda: build_diarizer(settings), diarizer)
         self._punctuator = Lazy(lambda: Punctuator.from_settings(settings), punctuator)
         self._classifier = Lazy(lambda: SentimentClassifier.from_settings(settings), classifier)
@@ -91,9 +99,10 @@ class LocalStages:
         )
         return audio.info, audio
 
-    async def transcribe(self, audio: ProcessedAudio, language: str | None) -> Transcript:
+    async def transcribe(self, audio: ProcessedAudio, language: str | None, variant: str | None = None) -> Transcript:
         options = request_options(self.settings.asr.options, language)
-        return await asyncio.to_thread(self.transcriber.transcribe, audio, options)
+        transcriber = self._recognizers.route(variant).get()
+        return await asyncio.to_thread(transcriber.transcribe, audio, options)
 
     async def diarize(
         self, audio: ProcessedAudio, min_speakers: int | None, max_speakers: int | None
@@ -129,3 +138,16 @@ class LocalStages:
             if lazy.loaded is not None:
                 models[stage] = describe(lazy.loaded)
         return models
+
+
+def _variant_transcribers(settings: Settings, loaded: Mapping[str, Transcriber]) -> dict[str, Lazy[Transcriber]]:
+    """A lazy Transcriber per variant that names a recognizer other than `settings.asr.model`."""
+    lazies = {name: Lazy(lambda t=transcriber: t, transcriber) for name, transcriber in loaded.items()}
+    for variant in settings.api.variants:
+        if variant.name in lazies or variant.asr_model is None or variant.asr_model == settings.asr.model:
+            continue
+        variant_settings = settings.model_copy(
+            update={"asr": settings.asr.model_copy(update={"model": variant.asr_model})}
+        )
+        lazies[variant.name] = Lazy(lambda s=variant_settings: Transcriber.from_settings(s))
+    return lazies

@@ -17,19 +17,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from callytics_ray.conversation import ConversationResult, plain_utterances
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.text.redaction import redact_utterances
-from callytics_ray.result import CallAnalysis, QualityResult, SpeakerResult
+from callytics_ray.result import CallAnalysis, QualityResult
 from callytics_ray.roles import attribute_speakers, revise_roles
 from callytics_ray.sentiment import Sentiment, summarize_sentiment
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStatus, CallStore
 from callytics_ray.types import AudioInfo, SpeakerRole, SpeakerTurn, Transcript, Utterance
+from callytics_ray.utterances import plain_utterances
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ class StageBackend(Protocol):
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
 
-    async def transcribe(self, audio: Any, language: str | None) -> Transcript: ...
+    async def transcribe(self, audio: Any, language: str | None, variant: str | None = None) -> Transcript:
+        """Recognise speech with the recognizer of A/B `variant` (`VariantRouter`); None: the default."""
+        ...
 
     async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
 
@@ -188,7 +190,9 @@ async def run_call(
     analysis.audio = assemble.audio_result(info)
 
     transcript, turns = await asyncio.gather(
-        run.stage("asr", lambda: backend.transcribe(audio, request.language)),
+        # The variant was picked once, at submission, and stored with the call: a resumed or retried
+        # call keeps its arm.
+        run.stage("asr", lambda: backend.transcribe(audio, request.language, request.variant)),
         run.stage("diarization", lambda: backend.diarize(audio, request.min_speakers, request.max_speakers)),
     )
     if transcript is None:
@@ -208,7 +212,7 @@ async def run_call(
         await run.skip("speakers", "diarization failed")
     if attributed is not None:
         utterances, roles = attributed
-        analysis.speakers = _speaker_results(roles)
+        analysis.speakers = assemble.speaker_results(roles)
     else:  # without speakers the words still deserve punctuation, sentiment and a summary
         utterances, roles = plain_utterances(transcript, settings.utterances), ()
     models = await _stage_models(backend)
@@ -266,10 +270,10 @@ async def _conversation(
         revised = revise_roles(roles, outcome.role_judgement, info, settings.roles, run.request.roles)
         swapped = {r.speaker: r.role for r in revised} != {r.speaker: r.role for r in roles}
         roles, outcome = revised, outcome.with_roles(revised)
-        analysis.speakers = _speaker_results(roles) if analysis.speakers is not None else None
+        analysis.speakers = assemble.speaker_results(roles) if analysis.speakers is not None else None
         if swapped and quality is not None:
             quality = await asyncio.to_thread(measure, punctuated, roles)
-    ConversationResult(
+    assemble.ConversationResult(
         utterances=masked if settings.redaction.before_storage else punctuated,
         redacted=redacted,
         stored_redacted=settings.redaction.before_storage,
@@ -285,13 +289,6 @@ async def _conversation(
         analysis=outcome.result if outcome is not None else None,
         roles=roles,
     ).apply_to(analysis)
-
-
-def _speaker_results(roles: Sequence[SpeakerRole]) -> list[SpeakerResult]:
-    return [
-        SpeakerResult(speaker=r.speaker, role=r.role, role_confidence=round(r.confidence, 3), talk_time_s=r.talk_time_s)
-        for r in roles
-    ]
 
 
 async def _stage_models(backend: StageBackend) -> dict[str, str]:

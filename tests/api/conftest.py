@@ -50,15 +50,15 @@ def with_api(settings: Settings, **changes) -> Settings:
 def make_client(store: CallStore, local_stages) -> Iterator[Callable[..., TestClient]]:
     """Build an app over `store` and enter its TestClient (lifespan included).
 
-    Call as make_client(settings, backend=, variant_backends=, worker_id=, hook=, **create_app kwargs); every client is closed at
+    Call as make_client(settings, backend=, worker_id=, hook=, **create_app kwargs); every client is closed at
     the end of the test.
     """
     stack: list[TestClient] = []
 
-    def build(settings: Settings, *, backend: StageBackend | None = None, variant_backends=None,
+    def build(settings: Settings, *, backend: StageBackend | None = None,
               worker_id: str | None = None, hook=None, **kwargs) -> TestClient:
         runner = LocalRunner(backend or local_stages, store, settings, retry=FAST_RETRY,
-                             variant_backends=variant_backends, worker_id=worker_id, hook=hook)
+                             worker_id=worker_id, hook=hook)
         client = TestClient(create_app(settings, store, runner, **kwargs))
         client.__enter__()
         client.runner = runner  # the tests look at what ran

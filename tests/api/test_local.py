@@ -8,6 +8,8 @@ import sys
 from fastapi.testclient import TestClient
 
 from callytics_ray.api import build_local_app
+from callytics_ray.asr import Transcriber
+from callytics_ray.pipeline import LocalStages
 from callytics_ray.settings import AsrVariant
 from tests.api.conftest import with_api
 
@@ -17,7 +19,9 @@ def test_the_gateway_imports_without_ray():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_local_app_builds_one_backend_per_variant_model(api_settings):
+def test_local_app_routes_variants_through_one_backend(api_settings, monkeypatch):
+    built: list[str] = []
+    monkeypatch.setattr(Transcriber, "from_settings", classmethod(lambda cls, s: built.append(s.asr.model) or s.asr.model))
     settings = with_api(api_settings, variants=[
         AsrVariant(name="base", weight=0.5),
         AsrVariant(name="tiny", weight=0.5, asr_model="bundled:whisper-tiny.en"),
@@ -25,12 +29,14 @@ def test_local_app_builds_one_backend_per_variant_model(api_settings):
 
     app = build_local_app(settings)
 
-    runner = app.state.runner
-    assert set(runner.variant_backends) == {"tiny"}
-    tiny = runner.variant_backends["tiny"]
-    assert tiny._asr.settings.asr.model == "bundled:whisper-tiny.en"
-    # Everything but recognition is the base backend's: one diarizer, punctuator... for both arms.
-    assert tiny.diarize == runner.backend.diarize and tiny.settings is runner.backend.settings
+    stages = app.state.runner.backend
+    assert isinstance(stages, LocalStages)
+    # One backend: one diarizer, punctuator... for both arms; only "tiny" gets its own recognizer,
+    # and it loads on the first call of that arm, not at start-up.
+    assert set(stages._recognizers.by_variant) == {"tiny"} and built == []
+    assert stages._recognizers.route("tiny").get() == "bundled:whisper-tiny.en"
+    assert stages._recognizers.route("base").get() == settings.asr.model
+    assert built == ["bundled:whisper-tiny.en", settings.asr.model]
     assert app.state.variant_picker.weights() == {"base": 0.5, "tiny": 0.5}
     with TestClient(app) as client:
         assert client.get("/readyz").json()["status"] == "ready"

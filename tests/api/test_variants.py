@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from callytics_ray.api import AsrVariantStages, VariantPicker, compare_variants, pick_variant
+from callytics_ray.api import VariantPicker, compare_variants, pick_variant
 from callytics_ray.errors import ConfigError
+from callytics_ray.asr import Transcriber
 from callytics_ray.pipeline import LocalStages
 from callytics_ray.settings import AsrVariant, Settings
 from callytics_ray.storage.models import CallFigures
@@ -95,16 +96,21 @@ def test_compare_variants_aggregates_per_variant():
 
 
 @pytest.fixture(scope="module")
-def tiny_stages(session_settings: Settings, local_stages) -> AsrVariantStages:
-    tiny = LocalStages(session_settings.model_copy(
+def tiny_stages(session_settings: Settings, local_stages) -> LocalStages:
+    """The session's models, plus a tiny.en recognizer for calls of variant "tiny"."""
+    tiny = Transcriber.from_settings(session_settings.model_copy(
         update={"asr": session_settings.asr.model_copy(update={"model": "bundled:whisper-tiny.en"})}))
-    return AsrVariantStages(local_stages, tiny)
+    return LocalStages(
+        session_settings, transcriber=local_stages.transcriber, diarizer=local_stages.diarizer,
+        punctuator=local_stages.punctuator, classifier=local_stages.classifier, analyzer=local_stages.analyzer,
+        variant_transcribers={"tiny": tiny},
+    )
 
 
 @pytest.mark.models
 def test_experiments_compare_two_real_recognizers(make_client, key_for, api_settings, store, stereo_bytes, tiny_stages):
     settings = with_api(api_settings, variants=_variants(base=1.0, tiny=0.0))
-    client = make_client(settings, variant_backends={"tiny": tiny_stages})
+    client = make_client(settings, backend=tiny_stages)
     headers = key_for("acme")
     picker = client.app.state.variant_picker
     reference = f"{RIGHT} {LEFT}"

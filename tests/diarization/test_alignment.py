@@ -115,7 +115,7 @@ def test_words_in_overlap_go_to_the_speaker_holding_the_floor():
 
 
 def test_without_diarization_whisper_segments_are_still_cut_into_utterances():
-    from callytics_ray.conversation import plain_utterances
+    from callytics_ray.utterances import plain_utterances
 
     words = [(i * 0.5, i * 0.5 + 0.4, f"w{i}") for i in range(80)]
     transcript = Transcript((_segment(words),), "en", 0.99, "test", 40.0)

@@ -4,7 +4,7 @@ early, the card number masked everywhere it is stored or sent, and a summary and
 the double charge; with the offline analyzer and with a local OpenAI-protocol server.
 
 Runs once the pipeline diarizes (CallAnalysis.speakers set) and composes the NLP step
-(callytics_ray.conversation); until then it is skipped with the reason (tests/nlp/test_conversation.py covers the NLP step on
+(callytics_ray.pipeline.assemble); until then it is skipped with the reason (tests/nlp/test_conversation.py covers the NLP step on
 the same recognised speech with reference speaker turns).
 """
 

@@ -11,7 +11,7 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from callytics_ray.conversation import ConversationResult
+from callytics_ray.pipeline.assemble import ConversationResult
 from callytics_ray.text.redaction import MASKS, find_pii, luhn_valid, redact_text, redact_utterance, redact_utterances
 from callytics_ray.result import CallAnalysis, PiiType
 from callytics_ray.settings import RedactionOptions

@@ -106,19 +106,34 @@ class _Recognizer:
 
 
 def test_the_gateway_sends_the_recognizer_only_the_calls_language():
-    from deployments.serve_stages import ServeAudio, ServeStages, StageHandles
+    from deployments.serve_stages import ServeStages, StageHandles
 
     others = dict.fromkeys(("audio", "diarizer", "punctuation", "sentiment", "llm"))
     transcript = Transcript((), "ko", 1.0, "bundled:whisper-base", 3.0)
     recognizer = _Recognizer(transcript)
     stages = ServeStages(StageHandles(recognizers={"base": recognizer}, **others))
-    assert asyncio.run(stages.transcribe(ServeAudio(ref="audio-ref", variant=None), "ko")) is transcript
+    assert asyncio.run(stages.transcribe("audio-ref", "ko")) is transcript
     assert recognizer.sent == [("audio-ref", "ko")]  # no options: they are the recognizer's own
 
     refusing = _Recognizer(StageFailure(ConfigError("Whisper does not know language 'xx'")))
     stages = ServeStages(StageHandles(recognizers={"base": refusing}, **others))
     with pytest.raises(ConfigError, match="'xx'"):
-        asyncio.run(stages.transcribe(ServeAudio(ref="audio-ref", variant="base"), "xx"))
+        asyncio.run(stages.transcribe("audio-ref", "xx", "base"))
+
+
+def test_the_gateway_routes_each_variant_to_its_own_recognizer_and_refuses_unknown_ones():
+    from deployments.serve_stages import ServeStages, StageHandles
+
+    others = dict.fromkeys(("audio", "diarizer", "punctuation", "sentiment", "llm"))
+    base = _Recognizer(Transcript((), "en", 1.0, "bundled:whisper-base", 3.0))
+    tiny = _Recognizer(Transcript((), "en", 1.0, "bundled:whisper-tiny.en", 3.0))
+    stages = ServeStages(StageHandles(recognizers={"base": base, "tiny": tiny}, **others))
+
+    assert asyncio.run(stages.transcribe("ref-1", "en", "tiny")).model == "bundled:whisper-tiny.en"
+    assert asyncio.run(stages.transcribe("ref-2", None, None)).model == "bundled:whisper-base"
+    assert (base.sent, tiny.sent) == ([("ref-2", None)], [("ref-1", "en")])
+    with pytest.raises(ConfigError, match="unknown speech-recognizer variant 'gone'; deployed: base, tiny"):
+        asyncio.run(stages.transcribe("ref-3", "en", "gone"))
 
 
 @pytest.mark.serve
