@@ -87,6 +87,7 @@ def test_the_call_page_escapes_text_and_links_words_to_times(client, store, call
     assert "&lt;support&gt;" in page and "<support>" not in page
     assert page.index('data-role="agent"') < page.index('data-role="customer"')
     assert 'class="w" data-seek="2.5"' in page
+    assert '>calling</span> <span class="w"' in page  # words stay words: a space between them
 
 
 def test_another_tenants_call_is_not_found(client, store, call_id):
