@@ -182,6 +182,32 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The gateway and its console on this machine, every stage in-process (no Ray)."""
+    import uvicorn
+
+    from callytics_ray.api import build_local_app
+    from callytics_ray.storage.keys import create_api_key, has_active_key
+
+    settings = _settings(args)
+    store = _store(settings)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"http://{f'[{host}]' if ':' in host else host}:{args.port}"
+    print(f"Callytics console: {base}/console   (API docs: {base}/docs)")
+    if not settings.api.auth_required:
+        print("auth is off (CALLYTICS_API__AUTH_REQUIRED=false): the console signs in with any key")
+    elif args.new_key or not has_active_key(store.engine):
+        secret, record = create_api_key(store.engine, tenant=args.tenant, scopes=("submit", "read", "admin"),
+                                        name="callytics serve")
+        print(f"API key for tenant {record.tenant} (submit, read, admin; shown only once): {secret}")
+    else:
+        print("sign in with an API key from `callytics keys create --tenant T` (or run with --new-key)")
+    sys.stdout.flush()
+    uvicorn.run(build_local_app(settings, store=store), host=args.host, port=args.port,
+                log_level="warning" if args.verbose == 0 else "info")
+    return 0
+
+
 def cmd_models_resolve(args: argparse.Namespace) -> int:
     from callytics_ray.model_store import resolve_model
 
@@ -296,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke")
     revoke.add_argument("prefix")
     revoke.set_defaults(func=cmd_keys_revoke)
+
+    serve = sub.add_parser("serve", help="the HTTP gateway and its web console on this machine (no Ray)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--tenant", default="default", help="tenant of the key created when there is none")
+    serve.add_argument("--new-key", action="store_true", help="create and print a new key even if one exists")
+    serve.set_defaults(func=cmd_serve)
 
     models = sub.add_parser("models", help="model references").add_subparsers(dest="models_command", required=True)
     models.add_parser("list").set_defaults(func=cmd_models_list)

@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(call))
     print()
     print(f"Ray dashboard:   {local.dashboard_url}   (token: `ray get-auth-token`, file {TOKEN_FILE})")
+    print(f"Console:         {base_url}/console   (sign in with the API key below)")
     print(f"API docs:        {base_url}/docs")
     print(f"Metrics:         http://127.0.0.1:{local.metrics_port}/metrics")
     print(f"API key (demo):  {key}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup shared by scripts/demo.sh and scripts/test.sh:
-# system packages (ffmpeg, espeak-ng, sox, PostgreSQL, Prometheus) and the pinned .venv.
+# system packages (ffmpeg, espeak-ng, sox, PostgreSQL, Prometheus, Chromium and its driver for the
+# console's browser tests, npm), the pinned .venv and the console's browser libraries.
 # Source it: `source scripts/setup.sh`; afterwards $PY is the venv's python.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +16,9 @@ command -v sox >/dev/null || need_apt+=(sox libsox-fmt-mp3)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 "$PYTHON" -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -39,6 +43,19 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q -e "$ROOT[serve,dev]"
   echo "$want" > "$stamp"
 fi
+# The console's browser libraries: the pinned npm packages of package-lock.json, copied into the
+# Python package's static folder (the gateway serves them; no CDN at run time).
+vendor="$ROOT/callytics_ray/api/console/static/vendor"
+want_assets=$(cat "$ROOT/package-lock.json" "$ROOT/scripts/setup.sh" | sha256sum | cut -c1-16)
+if [ "$(cat "$vendor/.installed" 2>/dev/null)" != "$want_assets" ]; then
+  log "installing the console's browser libraries (npm ci) into $vendor"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  rm -rf "$vendor" && mkdir -p "$vendor"
+  cp "$ROOT/node_modules/htmx.org/dist/htmx.min.js" "$vendor/"
+  cp "$ROOT/node_modules/htmx.org/LICENSE" "$vendor/htmx.LICENSE"
+  echo "$want_assets" > "$vendor/.installed"
+fi
+
 PY="$VENV/bin/python"
 export PATH="$VENV/bin:$PATH"
 # Ray 2.60 turns token auth on by default; say so explicitly so `serve` CLI calls agree with the cluster.

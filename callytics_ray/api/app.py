@@ -16,6 +16,7 @@ from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
+from callytics_ray.api.console import install_console
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 
@@ -79,4 +80,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(calls.router)
     app.include_router(ops.router)
+    install_console(app)
     return app

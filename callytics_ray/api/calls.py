@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from callytics_ray.api.deps import get_runner, get_settings, get_store, get_variant_picker, require
 from callytics_ray.api.errors import ConflictError, ErrorBody
+from callytics_ray.api.ranges import parse_range
 from callytics_ray.api.runner import FINISHED, CallRunner
 from callytics_ray.api.schemas import CallList, CallView, TranscriptFormat, upload_openapi
 from callytics_ray.api.stored import StoredRequest, fingerprint, load_call_request, parse_stored_request
@@ -184,6 +186,39 @@ def get_transcript(
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'inline; filename="{call_id}.{fmt}"'},
     )
+
+
+@router.get(
+    "/{call_id}/audio",
+    response_class=Response,
+    responses={200: {"content": {"audio/*": {}}, "description": "the whole recording, as uploaded"},
+               206: {"content": {"audio/*": {}}, "description": "the requested byte range (`Content-Range`)"},
+               416: {"model": ErrorBody, "description": "the range starts past the end"}, **_ERRORS},
+    summary="The stored recording, with HTTP range requests (for players that seek)",
+)
+def get_audio(
+    call_id: str,
+    range_header: str | None = Header(None, alias="Range", description="one byte range, e.g. `bytes=0-1023`"),
+    caller: ApiKeyRecord = Depends(require("read")),
+    store: CallStore = Depends(get_store),
+) -> Response:
+    """The recording exactly as uploaded (`Accept-Ranges: bytes`). With a `Range` header of one byte
+    range the answer is 206 with that slice; several ranges or another unit get the whole body."""
+    data, content_type, filename = store.get_audio_media(call_id, tenant=caller.tenant)
+    if not content_type or content_type == "application/octet-stream":
+        content_type = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600",
+               "Content-Disposition": f'inline; filename="{call_id}{_suffix(filename)}"'}
+    wanted = parse_range(range_header, len(data))
+    if wanted is None:
+        return Response(data, media_type=content_type, headers=headers)
+    headers["Content-Range"] = wanted.content_range(len(data))
+    return Response(data[wanted.start:wanted.end + 1], status_code=206, media_type=content_type, headers=headers)
+
+
+def _suffix(filename: str | None) -> str:
+    suffix = "." + filename.rsplit(".", 1)[1].lower() if filename and "." in filename else ""
+    return suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
 
 
 @router.delete("/{call_id}", status_code=204, response_class=Response,

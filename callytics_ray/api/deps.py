@@ -2,6 +2,10 @@
 
 A caller sends its key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. The order of the
 checks is: 401 (no or bad key), 429 (this key is over its rate), 403 (the key lacks the scope).
+
+The console's sign-in keeps the key in an HttpOnly, SameSite=Strict cookie (`KEY_COOKIE`); the API
+accepts it for GET and HEAD only (an `<audio src>` cannot send a header), so a cross-site form can
+never submit, retry or delete with it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from callytics_ray.storage.keys import SCOPES, ApiKeyRecord, verify_api_key
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `callytics keys create`.")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, as a header.")
+
+KEY_COOKIE = "callytics_key"
+_COOKIE_METHODS = frozenset({"GET", "HEAD"})
 
 # The caller when auth_required is off (local trials): one tenant, every scope.
 ANONYMOUS = ApiKeyRecord(id=0, prefix="anonymous", tenant="default", scopes=SCOPES, name="auth disabled")
@@ -48,12 +55,22 @@ def _authenticate(
     header_key: str | None = Depends(_api_key_header),
 ) -> ApiKeyRecord:
     """The caller's key record (401 without a valid key), after the rate limit (429)."""
+    secret = bearer.credentials if bearer is not None else header_key
+    if not secret and request.method in _COOKIE_METHODS:
+        secret = request.cookies.get(KEY_COOKIE)
+    return authenticate(request, secret)
+
+
+def authenticate(request: Request, secret: str | None) -> ApiKeyRecord:
+    """The record of the key `secret` (401 when missing or invalid), after the rate limit (429).
+
+    The one auth check of the API and the console pages.
+    """
     state = request.app.state
     if not state.settings.api.auth_required:
         caller = ANONYMOUS
         limit_key = f"ip:{request.client.host if request.client else 'unknown'}"
     else:
-        secret = bearer.credentials if bearer is not None else header_key
         if not secret:
             raise UnauthorizedError(
                 "missing API key: send 'Authorization: Bearer <key>' (create one with `callytics keys create`)"

@@ -224,6 +224,19 @@ class CallRepository(Repository):
                 raise NotFoundError(f"call {call_id} has no result yet")
             return CallAnalysis.model_validate_json(row.result_json)
 
+    def get_audio_media(self, call_id: str, *, tenant: str | None = None) -> tuple[bytes, str | None, str | None]:
+        """The stored recording of `tenant`'s call as (data, content type, filename).
+
+        Raises:
+            NotFoundError: no such call for this tenant, or it has no stored audio.
+        """
+        with Session(self.engine) as session:
+            find_call(session, call_id, tenant)
+            row = session.get(CallAudio, call_id)
+            if row is None:
+                raise NotFoundError(f"call {call_id} has no stored audio")
+            return bytes(row.data), row.content_type, row.filename
+
     def get_audio(self, call_id: str) -> tuple[bytes, str | None]:
         with Session(self.engine) as session:
             row = session.get(CallAudio, call_id)

@@ -75,5 +75,11 @@ def revoke_api_key(engine: Engine, prefix: str) -> bool:
         return True
 
 
+def has_active_key(engine: Engine) -> bool:
+    """Whether any tenant has a key that is not revoked."""
+    with Session(engine) as session:
+        return session.exec(select(ApiKey.id).where(ApiKey.revoked == False).limit(1)).first() is not None  # noqa: E712
+
+
 def _record(row: ApiKey) -> ApiKeyRecord:
     return ApiKeyRecord(id=row.id, prefix=row.prefix, tenant=row.tenant, scopes=tuple(row.scopes.split(",")), name=row.name)

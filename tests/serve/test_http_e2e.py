@@ -71,7 +71,11 @@ def test_api_docs_are_served(deployed: DeployedApp):
     with deployed.client(None) as client:
         assert client.get("/docs").status_code == 200
         paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/calls", "/v1/calls/{call_id}", "/v1/experiments"} <= set(paths)
+        # The console rides on the same ingress: its sign-in page and assets, never data without a key.
+        assert 'id="sign-in-form"' in client.get("/console/sign-in").text
+        assert client.get("/console/static/console.js").status_code == 200
+        assert client.get("/console/calls", follow_redirects=False).status_code == 303
+    assert {"/v1/calls", "/v1/calls/{call_id}", "/v1/calls/{call_id}/audio", "/v1/experiments"} <= set(paths)
 
 
 def test_dev_clip_end_to_end(deployed: DeployedApp, submit_key: str, data_dir: Path):
