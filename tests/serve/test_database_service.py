@@ -84,6 +84,7 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("get_calls", lambda s: [c.id for c in s.get_calls(["c-1"], tenant="acme")] == ["c-1"]),
     ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
     ("get_audio", lambda s: s.get_audio("c-1") == (b"RIFF", "a.wav")),
+    ("get_audio_media", lambda s: s.get_audio_media("c-1", tenant="acme")[::2] == (b"RIFF", "a.wav")),
     ("unfinished_calls", lambda s: s.unfinished_calls() == ["c-1"]),
     ("claimable_calls", lambda s: s.claimable_calls() == ["c-1"]),
     ("claim_call", lambda s: s.claim_call("c-1", "worker-1", 60.0)),
