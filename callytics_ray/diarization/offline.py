@@ -239,7 +239,7 @@ class OfflineDiarizer(Diarizer):
         threshold = self.options.segmentation_speech_threshold
         if counts is not None and threshold is not None and self._counter is not None:
             times = self._counter.frame_times(len(counts))
-            silent = counts[:, 0] > threshold
+            silent = (1.0 - counts[:, 0]) <= threshold  # speech probability at most the threshold
             # Silero's padding runs past the last syllable; where the segmentation model hears no
             # speech there, the turn ends (or starts) where the voice does.
             regions = trim_edges(regions, silent, times, self.options.vad_pad_ms / 1000)
