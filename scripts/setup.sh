@@ -53,6 +53,11 @@ if [ "$(cat "$vendor/.installed" 2>/dev/null)" != "$want_assets" ]; then
   rm -rf "$vendor" && mkdir -p "$vendor"
   cp "$ROOT/node_modules/htmx.org/dist/htmx.min.js" "$vendor/"
   cp "$ROOT/node_modules/htmx.org/LICENSE" "$vendor/htmx.LICENSE"
+  cp "$ROOT/node_modules/wavesurfer.js/dist/wavesurfer.min.js" "$vendor/"
+  cp "$ROOT/node_modules/wavesurfer.js/dist/plugins/regions.min.js" "$vendor/wavesurfer.regions.min.js"
+  cp "$ROOT/node_modules/wavesurfer.js/LICENSE" "$vendor/wavesurfer.LICENSE"
+  cp "$ROOT/node_modules/chart.js/dist/chart.umd.min.js" "$vendor/chart.umd.min.js"
+  cp "$ROOT/node_modules/chart.js/LICENSE.md" "$vendor/chart.LICENSE.md"
   echo "$want_assets" > "$vendor/.installed"
 fi
 

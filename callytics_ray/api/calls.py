@@ -18,6 +18,7 @@ from callytics_ray.api.stored import StoredRequest, fingerprint, load_call_reque
 from callytics_ray.api.upload import probe_audio, read_upload
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.errors import NotFoundError
+from callytics_ray.headline import CallFlag
 from callytics_ray.export import MEDIA_TYPES, render
 from callytics_ray.pipeline import STAGES
 from callytics_ray.result import SentimentLabel
@@ -128,6 +129,7 @@ def list_calls(
     created_before: datetime | None = None,
     min_duration_s: float | None = Query(None, ge=0),
     max_duration_s: float | None = Query(None, ge=0),
+    flag: CallFlag | None = Query(None, description="only calls with this headline flag"),
     q: str | None = Query(None, min_length=1, max_length=500, description="full-text search of the transcripts"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
@@ -139,7 +141,7 @@ def list_calls(
     filters = CallFilter(
         tenant=caller.tenant, status=status, language=language, agent_id=agent_id, customer_id=customer_id,
         sentiment=sentiment, created_after=created_after, created_before=created_before,
-        min_duration_s=min_duration_s, max_duration_s=max_duration_s,
+        min_duration_s=min_duration_s, max_duration_s=max_duration_s, flag=flag.value if flag else None,
     )
     if q is None:
         page = store.list_calls(filters, limit=limit, offset=offset)

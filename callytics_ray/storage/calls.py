@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from callytics_ray.errors import NotFoundError
+from callytics_ray.headline import headline
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import search as fts
 from callytics_ray.storage.base import Repository, find_call, writes
@@ -189,6 +190,11 @@ class CallRepository(Repository):
             if call_sentiment is not None:
                 call.sentiment_label = call_sentiment.label
                 call.sentiment_score = call_sentiment.score
+            facts = headline(analysis)
+            call.agent_talk_share = facts.agent_talk_share
+            call.agent_interruptions = facts.agent_interruptions
+            call.agent_speaking_rate_wpm = facts.agent_speaking_rate_wpm
+            call.flags = "".join(f",{f.value}" for f in facts.flags) + "," if facts.flags else None
             session.add(call)
             session.flush()
             fts.unindex_call(session.connection(), call.id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, inspect, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, create_engine
 
 from callytics_ray.errors import ConfigError
@@ -72,8 +73,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create tables and the dialect's full-text index (idempotent)."""
+    """Create tables, columns added since a database was made, and the dialect's full-text index
+    (idempotent)."""
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.execute(
@@ -89,6 +92,43 @@ def init_db(engine: Engine) -> None:
                     "USING gin (to_tsvector('simple', text))"
                 )
             )
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the columns a newer release declares to the tables of an older database.
+
+    `create_all` makes missing tables only. New columns are always nullable, so adding them keeps
+    every stored row valid; they fill in as calls are analysed (or re-analysed) again. Returns the
+    `table.column` names added.
+
+    Raises:
+        ConfigError: a missing column is NOT NULL (that needs a real migration).
+    """
+    inspector = inspect(engine)
+    added: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise ConfigError(f"the database lacks the NOT NULL column {table.name}.{column.name}: "
+                                  "migrate it, or start from a new database")
+            ddl = column.type.compile(engine.dialect)
+            # Several processes may upgrade the same database at once: PostgreSQL says IF NOT
+            # EXISTS; SQLite cannot, and a lost race there shows as "duplicate column".
+            guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {guard}"{column.name}" {ddl}'))
+            except OperationalError as err:
+                if "duplicate column" not in str(err).lower():
+                    raise
+            logger.info("database upgraded: added column %s.%s", table.name, column.name)
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def ping(engine: Engine) -> None:

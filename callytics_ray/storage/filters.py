@@ -26,6 +26,8 @@ def call_conditions(filters: CallFilter) -> list[ColumnElement[bool]]:
     ):
         if value is not None:
             conditions.append(column == value)
+    if filters.flag is not None:
+        conditions.append(Call.flags.contains(f",{filters.flag},", autoescape=True))
     if filters.created_after is not None:
         conditions.append(Call.created_at >= as_utc(filters.created_after))
     if filters.created_before is not None:

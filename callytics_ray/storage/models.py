@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CallRecord(BaseModel):
@@ -26,6 +26,18 @@ class CallRecord(BaseModel):
     variant: str | None = None
     sentiment_label: str | None = None
     sentiment_score: float | None = None
+    agent_talk_share: float | None = None
+    agent_interruptions: int | None = None
+    agent_speaking_rate_wpm: float | None = None
+    flags: list[str] = []
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _split_flags(cls, value: object) -> object:
+        # Stored as ",a,b," (see tables.Call.flags); None before the call has an analysis.
+        if value is None:
+            return []
+        return [f for f in value.split(",") if f] if isinstance(value, str) else value
 
 
 class StageState(BaseModel):
@@ -56,6 +68,7 @@ class CallFilter(BaseModel):
     customer_id: str | None = None
     sentiment: str | None = None
     status: str | None = None
+    flag: str | None = Field(default=None, pattern=r"^[a-z_]+$", description="one of headline.CallFlag")
 
 
 class CallPage(BaseModel):

@@ -43,6 +43,12 @@ class Call(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=64)
     sentiment_label: str | None = Field(default=None, index=True, max_length=16)
     sentiment_score: float | None = None
+    # Headline facts (callytics_ray.headline), copied from the analysis so that listing, sorting
+    # and per-agent figures are SQL. `flags` is ",a,b," so one flag matches as LIKE '%,a,%'.
+    agent_talk_share: float | None = None
+    agent_interruptions: int | None = None
+    agent_speaking_rate_wpm: float | None = None
+    flags: str | None = Field(default=None, max_length=256)
     request_json: str | None = Field(default=None, sa_column=Column(Text))
     # The worker running the call and until when (epoch seconds): a lease, so that with several
     # gateway replicas exactly one runs a call, and a dead worker's calls are resumed once it lapses.

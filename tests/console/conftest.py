@@ -28,7 +28,7 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from callytics_ray.api import LocalRunner, create_app  # noqa: E402
-from callytics_ray.api.console.routes import STATIC_DIR  # noqa: E402
+from callytics_ray.api.console.routes import STATIC_DIR, missing_vendor_files  # noqa: E402
 from callytics_ray.settings import Settings  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402
@@ -61,8 +61,8 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory, model_cache: Path, local_stages, data_dir: Path) -> Iterator[Gateway]:
-    if not (STATIC_DIR / "vendor" / "htmx.min.js").is_file():
-        _missing(f"console assets missing in {STATIC_DIR / 'vendor'}")
+    if missing := missing_vendor_files():
+        _missing(f"console assets {', '.join(missing)} missing in {STATIC_DIR / 'vendor'}")
     db = tmp_path_factory.mktemp("console") / "callytics.db"
     settings = Settings(database_url=f"sqlite:///{db}", cache_dir=model_cache, _env_file=None)
     settings = settings.model_copy(update={"api": settings.api.model_copy(

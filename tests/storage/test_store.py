@@ -221,3 +221,56 @@ def test_a_read_only_engine_needs_a_database_others_write():
 
     with pytest.raises(ConfigError):
         make_engine("sqlite://", read_only=True)
+
+
+def _with_quality(call: CallAnalysis, *, agent_share: float, longest_silence_s: float,
+                  agent_interruptions: int, conflict: bool) -> CallAnalysis:
+    from callytics_ray.result import AnalysisResult, ConflictResult, QualityResult, SpeakerQualityResult
+
+    speakers = [
+        SpeakerQualityResult(speaker="SPEAKER_00", role="agent", talk_time_s=10, talk_share=agent_share, words=30,
+                             speaking_rate_wpm=180.0, interruptions_made=agent_interruptions),
+        SpeakerQualityResult(speaker="SPEAKER_01", role="customer", talk_time_s=10, talk_share=1 - agent_share,
+                             words=20, speaking_rate_wpm=120.0, interruptions_made=0),
+    ]
+    quality = QualityResult(duration_s=30, talk_share_by_role={"agent": agent_share, "customer": 1 - agent_share},
+                            silence_ratio=0.2, longest_silence_s=longest_silence_s, overtalk_s=0.0,
+                            overtalk_ratio=0.0, speakers=speakers)
+    summary = AnalysisResult(summary="s", conflict=ConflictResult(flag=conflict), analyzer="offline", model="rules")
+    return call.model_copy(update={"quality": quality, "analysis": summary})
+
+
+def test_headline_facts_are_stored_listed_and_filtered_by_flag(store):
+    store.save_analysis(_with_quality(analysis("calm"), agent_share=0.4, longest_silence_s=2.0,
+                                      agent_interruptions=0, conflict=False))
+    store.save_analysis(_with_quality(analysis("rough"), agent_share=0.7, longest_silence_s=12.5,
+                                      agent_interruptions=4, conflict=True))
+    rough = store.get_call("rough")
+    assert rough.agent_talk_share == pytest.approx(0.7)
+    assert rough.agent_interruptions == 4 and rough.agent_speaking_rate_wpm == pytest.approx(180.0)
+    assert rough.flags == ["conflict", "long_silence", "interruptions"]
+    assert store.get_call("calm").flags == []
+    assert [c.id for c in store.list_calls(CallFilter(flag="long_silence")).items] == ["rough"]
+    assert store.list_calls(CallFilter(flag="pii")).total == 0
+    # "long" is not a flag, only a prefix of one: no call has it.
+    assert store.list_calls(CallFilter(flag="long")).total == 0
+
+
+def test_an_older_database_gains_the_new_columns(tmp_path):
+    import sqlite3
+
+    from callytics_ray.storage.db import add_missing_columns
+
+    path = tmp_path / "old.db"
+    store = CallStore.from_url(f"sqlite:///{path}")
+    store.save_analysis(analysis("before"))
+    store.engine.dispose()
+    with sqlite3.connect(path) as conn:  # the calls table as an older release made it
+        conn.execute("ALTER TABLE calls DROP COLUMN flags")
+        conn.execute("ALTER TABLE calls DROP COLUMN agent_talk_share")
+    reopened = CallStore.from_url(f"sqlite:///{path}")
+    assert reopened.get_call("before").flags == []
+    reopened.save_analysis(_with_quality(analysis("after"), agent_share=0.5, longest_silence_s=11.0,
+                                         agent_interruptions=0, conflict=False))
+    assert reopened.get_call("after").flags == ["long_silence"]
+    assert add_missing_columns(reopened.engine) == []  # idempotent

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
+# The browser libraries scripts/setup.sh copies from the pinned npm packages (package-lock.json).
+VENDOR_FILES = ("htmx.min.js", "wavesurfer.min.js", "wavesurfer.regions.min.js", "chart.umd.min.js")
 PREFIX = "/console"
 SIGN_IN = f"{PREFIX}/sign-in"
 # Kept for the browser session only (no Max-Age): closing the browser signs out.
@@ -82,9 +84,13 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
-    if not (STATIC_DIR / "vendor" / "htmx.min.js").is_file():
-        logger.warning("console assets missing in %s: run scripts/setup.sh (npm ci and the asset copy)",
-                       STATIC_DIR / "vendor")
+    if missing := missing_vendor_files():
+        logger.warning("console assets %s missing in %s: run scripts/setup.sh (npm ci and the asset copy)",
+                       ", ".join(missing), STATIC_DIR / "vendor")
+
+
+def missing_vendor_files() -> list[str]:
+    return [name for name in VENDOR_FILES if not (STATIC_DIR / "vendor" / name).is_file()]
 
 
 @router.get("", response_class=RedirectResponse)
