@@ -3,9 +3,12 @@
 A caller sends its key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. The order of the
 checks is: 401 (no or bad key), 429 (this key is over its rate), 403 (the key lacks the scope).
 
-The console's sign-in keeps the key in an HttpOnly, SameSite=Strict cookie (`KEY_COOKIE`); the API
-accepts it for GET and HEAD only (an `<audio src>` cannot send a header), so a cross-site form can
-never submit, retry or delete with it.
+The console's sign-in keeps the key in an HttpOnly, SameSite=Strict cookie (`KEY_COOKIE`). The API
+accepts it for GET and HEAD (an `<audio src>` cannot send a header), and for a write (the console's
+upload, retry) only with the `CONSOLE_HEADER` header and, when the browser names one, an Origin
+equal to the gateway's own: a cross-site form cannot set a header, and a cross-origin script
+setting one needs a CORS preflight the gateway never grants. So a page elsewhere can never
+submit, retry or delete with the cookie.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `callytics k
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, as a header.")
 
 KEY_COOKIE = "callytics_key"
+CONSOLE_HEADER = "X-Callytics-Console"
 _COOKIE_METHODS = frozenset({"GET", "HEAD"})
 
 # The caller when auth_required is off (local trials): one tenant, every scope.
@@ -56,9 +60,17 @@ def _authenticate(
 ) -> ApiKeyRecord:
     """The caller's key record (401 without a valid key), after the rate limit (429)."""
     secret = bearer.credentials if bearer is not None else header_key
-    if not secret and request.method in _COOKIE_METHODS:
+    if not secret and (request.method in _COOKIE_METHODS or _from_console(request)):
         secret = request.cookies.get(KEY_COOKIE)
     return authenticate(request, secret)
+
+
+def _from_console(request: Request) -> bool:
+    """A write sent by the console's own scripts (see the module docstring)."""
+    if not request.headers.get(CONSOLE_HEADER):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin.rstrip("/") == str(request.base_url).rstrip("/")
 
 
 def authenticate(request: Request, secret: str | None) -> ApiKeyRecord:

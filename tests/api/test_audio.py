@@ -91,6 +91,13 @@ def test_the_console_cookie_works_for_reads_only(client, store, audio):
     # A cross-site form could send the cookie: it never authorizes a write.
     assert client.delete(f"/v1/calls/{call_id}").status_code == 401
     assert client.post(f"/v1/calls/{call_id}/retry").status_code == 401
+    # Nor with the console's header from another origin (a cross-origin script).
+    foreign = {"X-Callytics-Console": "1", "Origin": "http://evil.example"}
+    assert client.delete(f"/v1/calls/{call_id}", headers=foreign).status_code == 401
+    # The console's own write: the header, from the gateway's origin (or no Origin at all).
+    own = {"X-Callytics-Console": "1", "Origin": str(client.base_url).rstrip("/")}
+    store.set_status(call_id, "failed", error="decoder gave up")  # a running call cannot be deleted
+    assert client.delete(f"/v1/calls/{call_id}", headers=own).status_code == 204
 
 
 def test_octet_stream_uploads_get_a_type_from_the_file_name(client, store, audio):
