@@ -150,7 +150,7 @@ def calls_page(
     status, sentiment = _choice(status, _STATUSES), _choice(sentiment, _SENTIMENTS)
     page = calls_api.list_calls(
         status=status, language=language, agent_id=None, customer_id=None, sentiment=sentiment,
-        created_after=None, created_before=None, min_duration_s=None, max_duration_s=None,
+        created_after=None, created_before=None, min_duration_s=None, max_duration_s=None, flag=None,
         q=q, limit=limit, offset=offset, caller=caller, settings=settings, store=store,
     )
     filters = {"q": q or "", "status": status or "", "language": language or "", "sentiment": sentiment or ""}
