@@ -167,6 +167,12 @@ def test_the_experiments_page_compares_the_variants(driver, experiment, sign_in)
     assert driver.execute_script(
         "return Chart.getChart(document.getElementById('chart-failure-rate')).data.datasets[0].data") == [0, 0.5]
     screenshot(driver, "experiments")
+    driver.set_window_size(390, 844)
+    driver.refresh()
+    wait(driver).until(lambda d: _drawn_points(d, "chart-calls") == 2)
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the experiments page scrolls sideways by {overflow}px at phone width"
+    screenshot(driver, "experiments-phone")
 
 
 def test_without_variant_calls_the_page_says_no_experiment_ran(driver, experiment, sign_in):
