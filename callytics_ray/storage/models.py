@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -107,3 +108,34 @@ class CallFigures(BaseModel):
     mean_word_probability: float | None = None
     words: int = 0
     request_json: str | None = None
+
+
+TrendBucket = Literal["day", "week"]
+"""How an agent's trend is bucketed: by UTC day, or by ISO week (starting Monday, UTC)."""
+
+
+class AgentFigures(BaseModel):
+    """One agent's figures over a set of calls. `calls` counts every call handled (any status);
+    the means are over the analysed calls (those with a stored analysis) that have the figure."""
+
+    calls: int = Field(description="calls handled, whatever their status")
+    analysed_calls: int = Field(description="calls with a stored analysis: what the means are over")
+    total_duration_s: float = Field(description="summed duration of the calls (known once a call is analysed)")
+    mean_sentiment_score: float | None = Field(None, description="mean call sentiment, signed in [-1, 1]")
+    mean_agent_talk_share: float | None = Field(None, description="mean share of the talk time the agent spoke")
+    mean_agent_interruptions: float | None = Field(None, description="mean interruptions by the agent per call")
+    mean_agent_speaking_rate_wpm: float | None = Field(None, description="mean agent speaking rate, words/minute")
+
+
+class AgentSummary(AgentFigures):
+    """An agent of a tenant and its figures over the calls asked about."""
+
+    agent_id: str
+    first_call_at: datetime | None = None
+    last_call_at: datetime | None = None
+
+
+class AgentBucket(AgentFigures):
+    """An agent's figures over the calls of one day or week (`start`: its first day, UTC)."""
+
+    start: date

@@ -79,7 +79,8 @@ def gateway_store(service, database) -> ServeCallStore:
 SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("ping", lambda s: s.ping()),
     ("create_call", lambda s: s.create_call(tenant="acme", call_id="c-1", source_name="a.wav", audio=b"RIFF",
-                                            variant="base", request_json="{}", stages=("audio", "asr"))),
+                                            variant="base", request_json="{}", stages=("audio", "asr"),
+                                            agent_id="ann")),
     ("get_call", lambda s: s.get_call("c-1", tenant="acme").status == CallStatus.QUEUED),
     ("get_calls", lambda s: [c.id for c in s.get_calls(["c-1"], tenant="acme")] == ["c-1"]),
     ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
@@ -101,6 +102,9 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("search_calls", lambda s: s.search_calls("refund", CallFilter(tenant="acme"), max_hits=10).total == 1),
     ("variant_figures", lambda s: [f.call_id for f in s.variant_figures(tenant="acme")] == ["c-1"]),
     ("call_texts", lambda s: s.call_texts(["c-1"]) == {"c-1": "refund please"}),
+    ("agent_summaries", lambda s: [(a.agent_id, a.calls, a.analysed_calls)
+                                   for a in s.agent_summaries(CallFilter(tenant="acme"))] == [("ann", 1, 1)]),
+    ("agent_trend", lambda s: [b.calls for b in s.agent_trend(CallFilter(tenant="acme", agent_id="ann"))] == [1]),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),

@@ -84,6 +84,12 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
+    # These pages use this module's helpers (templates, console_caller): imported here, not above.
+    from callytics_ray.api.console import agents_pages, error_pages, experiments_pages
+
+    app.include_router(agents_pages.router)
+    app.include_router(experiments_pages.router)
+    error_pages.install_error_pages(app)
     if missing := missing_vendor_files():
         logger.warning("console assets %s missing in %s: run scripts/setup.sh (npm ci and the asset copy)",
                        ", ".join(missing), STATIC_DIR / "vendor")

@@ -5,7 +5,7 @@
 //   <script type="application/json" id="ID">{"series": [...], ...}</script>
 // Kinds:
 //   line:  {"series": [{"label", "points": [[x, y], ...], "color"?}], "x": {"min", "max", "unit"?},
-//           "y": {"min"?, "max"?, "label"?}}   (numeric x: seconds into the call, or a time axis
+//           "y": {"min"?, "max"?, "label"?, "integer"?}}   (numeric x: seconds into the call, or a time axis
 //           with "x": {"time": true}, "labels": [...] and x as one of the labels)
 //   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?}], "y": {...},
 //           "horizontal"?: bool, "stacked"?: bool}
@@ -33,6 +33,7 @@
     if (spec.min !== undefined) out.min = spec.min;
     if (spec.max !== undefined) out.max = spec.max;
     if (spec.label) out.title = { display: true, text: spec.label };
+    if (spec.integer) out.ticks = { precision: 0 };  // counts: no 1.5-call ticks
     return out;
   }
 
