@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -70,6 +71,46 @@ class CallFilter(BaseModel):
     sentiment: str | None = None
     status: str | None = None
     flag: str | None = Field(default=None, pattern=r"^[a-z_]+$", description="one of headline.CallFlag")
+
+
+class CallSort(str, Enum):
+    """How listed calls are ordered: a column ascending, or with a leading "-" descending.
+
+    Calls without the value (NULL) come last either way; calls with equal values keep one stable
+    order (by id), so pages never overlap. Text columns compare as the database collates them.
+    """
+
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    DURATION = "duration_s"
+    DURATION_DESC = "-duration_s"
+    AGENT_TALK_SHARE = "agent_talk_share"
+    AGENT_TALK_SHARE_DESC = "-agent_talk_share"
+    SENTIMENT_SCORE = "sentiment_score"
+    SENTIMENT_SCORE_DESC = "-sentiment_score"
+    AGENT_ID = "agent_id"
+    AGENT_ID_DESC = "-agent_id"
+    LANGUAGE = "language"
+    LANGUAGE_DESC = "-language"
+    STATUS = "status"
+    STATUS_DESC = "-status"
+
+    @property
+    def column(self) -> str:
+        """The `CallRecord` field sorted on."""
+        return self.value.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+    @classmethod
+    def by(cls, column: str, *, descending: bool) -> CallSort:
+        """The sort on `column` in that direction (ValueError for a column that is not sortable)."""
+        return cls(("-" if descending else "") + column)
+
+
+NEWEST_FIRST = CallSort.CREATED_AT_DESC
 
 
 class CallPage(BaseModel):

@@ -1,26 +1,22 @@
-"""Console routes: sign-in and sign-out, the calls table (and its htmx fragment), one call's page."""
+"""Console routes: sign-in and sign-out, one call's page; `install_console` mounts every console page."""
 
 from __future__ import annotations
 
 import logging
-import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from callytics_ray.api import calls as calls_api
-from callytics_ray.api.calls import StatusName
-from callytics_ray.api.deps import KEY_COOKIE, authenticate, get_settings, get_store
+from callytics_ray.api.deps import KEY_COOKIE, authenticate, get_store
 from callytics_ray.api.errors import UnauthorizedError
 from callytics_ray.api.console.format import clock, mark
 from callytics_ray.errors import NotFoundError
-from callytics_ray.result import SentimentLabel
-from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
 
@@ -82,6 +78,11 @@ async def _sign_in_required(request: Request, err: SignInRequired) -> Response:
 def install_console(app: FastAPI) -> None:
     """Mount the console pages and their static files on the gateway app."""
     app.include_router(router)
+    # Imported here: the page modules build on this module's sign-in check and templates.
+    from callytics_ray.api.console import calls_pages, upload_pages
+
+    app.include_router(calls_pages.router)
+    app.include_router(upload_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
     # These pages use this module's helpers (templates, console_caller): imported here, not above.
@@ -126,42 +127,6 @@ def sign_out() -> RedirectResponse:
     response = RedirectResponse(SIGN_IN, status_code=303)
     response.delete_cookie(KEY_COOKIE, **_COOKIE)
     return response
-
-
-_STATUSES = typing.get_args(StatusName)
-_SENTIMENTS = typing.get_args(SentimentLabel)
-
-
-def _choice(value: str | None, allowed: tuple[str, ...]) -> Any:
-    """A filter form's select: "" (any) or an unknown value means no filter."""
-    return value if value in allowed else None
-
-
-@router.get("/calls", response_class=HTMLResponse)
-def calls_page(
-    request: Request,
-    q: str | None = Query(None, max_length=500),
-    status: str | None = None,
-    language: str | None = Query(None, max_length=16),
-    sentiment: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-    caller: ApiKeyRecord = Depends(console_caller),
-    settings: Settings = Depends(get_settings),
-    store: CallStore = Depends(get_store),
-) -> HTMLResponse:
-    """The calls table; to an htmx request from the filter form, the table alone (the URL it
-    pushes is this page's, so reloading, sharing and the back button show the same filters)."""
-    q, language = (q or "").strip() or None, (language or "").strip() or None
-    status, sentiment = _choice(status, _STATUSES), _choice(sentiment, _SENTIMENTS)
-    page = calls_api.list_calls(
-        status=status, language=language, agent_id=None, customer_id=None, sentiment=sentiment,
-        created_after=None, created_before=None, min_duration_s=None, max_duration_s=None, flag=None,
-        q=q, limit=limit, offset=offset, caller=caller, settings=settings, store=store,
-    )
-    filters = {"q": q or "", "status": status or "", "language": language or "", "sentiment": sentiment or ""}
-    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
-    return _page(request, "_call_rows.html" if fragment else "calls.html", page=page, caller=caller, filters=filters)
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
