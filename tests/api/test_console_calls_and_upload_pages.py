@@ -141,7 +141,7 @@ def test_the_upload_page_offers_every_option_to_a_submitter(client, store):
     assert '<option value="dual">dual</option>' in page
     assert '<script src="/console/static/upload.js" defer></script>' in page
     assert client.get("/console/static/upload.js").status_code == 200
-    assert '<a href="/console/upload">Upload</a>' in page
+    assert '<a href="/console/upload" aria-current="page">Upload</a>' in page
 
 
 def test_a_read_only_key_sees_why_instead_of_the_form(client, store):
