@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
+from callytics_ray.pipeline.assessment import assess_finished_call
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.text.redaction import redact_utterances
@@ -309,4 +310,8 @@ async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
         await asyncio.to_thread(
             run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error
         )
+        if status != CallStatus.FAILED:
+            # After the call is stored: scoring reads it as any later re-score would, and its
+            # failure is recorded without touching the call.
+            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
     return analysis

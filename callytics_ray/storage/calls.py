@@ -15,7 +15,9 @@ from callytics_ray.storage import search as fts
 from callytics_ray.storage.base import Repository, find_call, writes
 from callytics_ray.storage.filters import as_utc, call_conditions
 from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, SearchPage
-from callytics_ray.storage.tables import Analysis, Call, CallAudio, CallStatus, Job, Utterance, Word, utcnow
+from callytics_ray.storage.tables import (
+    Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard, CallStatus, Job, Utterance, Word, utcnow,
+)
 
 
 class CallRepository(Repository):
@@ -122,7 +124,7 @@ class CallRepository(Repository):
         with Session(self.engine) as session:
             call = find_call(session, call_id, tenant)
             fts.unindex_call(session.connection(), call_id)
-            for table in (Word, Utterance, Analysis, Job, CallAudio):
+            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment):
                 session.exec(delete(table).where(table.call_id == call_id))
             session.delete(call)
             session.commit()

@@ -1,0 +1,38 @@
+"""Scoring a stored call: its tenant's rubrics and category sets in force, applied to its analysis,
+and the result stored. The gateway runs it when a call finishes and when a call is re-scored."""
+
+from __future__ import annotations
+
+import logging
+
+from callytics_ray.analytics import assess
+from callytics_ray.result import CallAnalysis
+from callytics_ray.storage import CallStore
+from callytics_ray.storage.models import StoredAssessment
+
+logger = logging.getLogger(__name__)
+
+
+def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> StoredAssessment:
+    """Score `analysis` on the tenant's rubrics, match its categories, store and return that.
+
+    Raises:
+        whatever reading the rubrics or storing fails with (the caller decides what that means).
+    """
+    assessment = assess(store.rubrics_in_force(tenant=tenant), store.category_sets_in_force(tenant=tenant), analysis)
+    store.save_assessment(analysis.call_id, assessment)
+    return store.get_assessment(analysis.call_id, tenant=tenant)
+
+
+def assess_finished_call(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> None:
+    """`assess_and_store` for a call that has just been stored: never raises. The call is already
+    stored with its status; a failure here is recorded with the assessment (and logged), and the
+    call stays as it is."""
+    try:
+        assess_and_store(store, analysis, tenant=tenant)
+    except Exception as err:  # scoring is derived data: it must never cost the call
+        logger.exception("call %s: scoring failed; the call is kept as it is", analysis.call_id)
+        try:
+            store.save_assessment(analysis.call_id, None, error=f"{type(err).__name__}: {err}")
+        except Exception:
+            logger.exception("call %s: could not record the scoring failure", analysis.call_id)
