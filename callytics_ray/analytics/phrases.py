@@ -52,15 +52,33 @@ def _is_negator(norm: str) -> bool:
     return bare in ENGLISH_NEGATORS or norm.endswith("n't") or norm in KOREAN_NEGATORS
 
 
-def _token_score(pattern: str, token: str, fuzzy: bool) -> float:
+def _token_score(pattern: str, hangul: bool, token: str, fuzzy: bool) -> float:
     """Similarity 0-100 of one phrase token to one transcript token (100: an exact match)."""
-    if is_hangul(pattern):
+    if hangul:
         if token.startswith(pattern):
             return 100.0
         return fuzz.ratio(pattern, token[: len(pattern)]) if fuzzy else 0.0
     if token == pattern:
         return 100.0
     return fuzz.ratio(pattern, token) if fuzzy else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A phrase as tokens, with what matching needs to know about them worked out once."""
+
+    phrase: str
+    tokens: tuple[str, ...]
+    hangul: tuple[bool, ...]
+    compact: str | None  # an all-Korean phrase of several tokens, without its spaces
+
+    @classmethod
+    def of(cls, phrase: str) -> _Pattern | None:
+        tokens = tuple(tokenize(phrase))
+        if not tokens:
+            return None
+        hangul = tuple(is_hangul(t) for t in tokens)
+        return cls(phrase, tokens, hangul, "".join(tokens) if len(tokens) > 1 and all(hangul) else None)
 
 
 class PhraseMatcher:
@@ -74,10 +92,14 @@ class PhraseMatcher:
     """
 
     def __init__(self, phrases: Sequence[str], *, threshold: float | None = None, negation_window: int = 3) -> None:
-        tokenized = ((p, tuple(tokenize(p))) for p in phrases)
-        self.phrases: list[tuple[str, tuple[str, ...]]] = [(p, toks) for p, toks in tokenized if toks]
+        self.patterns = [p for p in map(_Pattern.of, phrases) if p is not None]
         self.threshold = threshold
         self.negation_window = negation_window
+        # An exact match starts with the phrase's first character (a whole word, or the start of
+        # an eojeol): only those phrases are tried at a token. Fuzzy matching tries them all.
+        self._by_initial: dict[str, list[_Pattern]] = {}
+        for pattern in self.patterns:
+            self._by_initial.setdefault(pattern.tokens[0][0], []).append(pattern)
 
     def find(self, tokens: Sequence[Token]) -> list[PhraseHit]:
         """Every occurrence of any phrase, in token order (the best-scoring phrase at each start)."""
@@ -85,34 +107,39 @@ class PhraseMatcher:
         hits: list[PhraseHit] = []
         for start in range(len(norms)):
             best: PhraseHit | None = None
-            for phrase, pattern in self.phrases:
-                hit = self._match_at(phrase, pattern, norms, start)
+            candidates = self.patterns if self.threshold is not None else self._by_initial.get(norms[start][:1], ())
+            for pattern in candidates:
+                hit = self._match_at(pattern, norms, start)
                 if hit is not None and (best is None or (hit.score or 100.0) > (best.score or 100.0)):
                     best = hit
             if best is not None:
                 hits.append(best)
         return hits
 
-    def _match_at(self, phrase: str, pattern: tuple[str, ...], norms: list[str], start: int) -> PhraseHit | None:
+    def _match_at(self, pattern: _Pattern, norms: list[str], start: int) -> PhraseHit | None:
         fuzzy = self.threshold is not None
         limit = self.threshold if fuzzy else 100.0
+        size = len(pattern.tokens)
         scores: list[float] = []
-        if start + len(pattern) <= len(norms):
-            scores = [_token_score(p, norms[start + i], fuzzy) for i, p in enumerate(pattern)]
-        if scores and min(scores) >= limit:
-            last, rest = start + len(pattern) - 1, norms[start + len(pattern) - 1][len(pattern[-1]):]
-        elif len(pattern) > 1 and all(is_hangul(p) for p in pattern) and norms[start].startswith("".join(pattern)):
+        if start + size <= len(norms):
+            for i, (token, hangul) in enumerate(zip(pattern.tokens, pattern.hangul)):
+                scores.append(_token_score(token, hangul, norms[start + i], fuzzy))
+                if scores[-1] < limit:
+                    break
+        if len(scores) == size and min(scores) >= limit:
+            last, rest = start + size - 1, norms[start + size - 1][len(pattern.tokens[-1]):]
+        elif pattern.compact is not None and norms[start].startswith(pattern.compact):
             # Korean spacing varies: "카드 분실" also matches the compact 카드분실했어요.
-            last, rest, scores = start, norms[start][len("".join(pattern)):], [100.0]
+            last, rest, scores = start, norms[start][len(pattern.compact):], [100.0]
         else:
             return None
         score = round(min(scores), 1) if fuzzy else None
-        return PhraseHit(phrase, start, last, self._negated(norms, start, last, pattern, rest), score)
+        return PhraseHit(pattern.phrase, start, last, self._negated(norms, start, last, pattern, rest), score)
 
-    def _negated(self, norms: list[str], first: int, last: int, pattern: tuple[str, ...], rest: str) -> bool:
+    def _negated(self, norms: list[str], first: int, last: int, pattern: _Pattern, rest: str) -> bool:
         if any(_is_negator(n) for n in norms[max(0, first - self.negation_window):first]):
             return True
-        if not is_hangul(pattern[-1]):
+        if not pattern.hangul[-1]:
             return False
         if rest.startswith(_KOREAN_NEGATING_REST):
             return True

@@ -93,7 +93,8 @@ async def rescore_call(call_id: str, caller: ApiKeyRecord = Depends(require("sub
         raise ConflictError(f"call {call_id} is {record.status}; only completed or partial calls can be scored",
                             code="not_scorable")
     analysis = await asyncio.to_thread(store.get_analysis, call_id, tenant=caller.tenant)
-    found = await asyncio.to_thread(assess_and_store, store, analysis, tenant=caller.tenant)
+    await asyncio.to_thread(assess_and_store, store, analysis, tenant=caller.tenant)
+    found = await asyncio.to_thread(store.get_assessment, call_id, tenant=caller.tenant)
     return CallScorecards(call_id=call_id, assessed_at=found.assessed_at, error=found.error,
                           scorecards=found.scorecards)
 

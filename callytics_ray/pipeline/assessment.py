@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from callytics_ray.analytics import assess
+from callytics_ray.analytics import Assessment, assess
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import CallStore
-from callytics_ray.storage.models import StoredAssessment
 
 logger = logging.getLogger(__name__)
 
 
-def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> StoredAssessment:
+def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> Assessment:
     """Score `analysis` on the tenant's rubrics, match its categories, store and return that.
 
     Raises:
@@ -21,7 +20,7 @@ def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -
     """
     assessment = assess(store.rubrics_in_force(tenant=tenant), store.category_sets_in_force(tenant=tenant), analysis)
     store.save_assessment(analysis.call_id, assessment)
-    return store.get_assessment(analysis.call_id, tenant=tenant)
+    return assessment
 
 
 def assess_finished_call(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> None:
