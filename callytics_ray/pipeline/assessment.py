@@ -24,13 +24,12 @@ def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -
 
 
 def assess_finished_call(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> None:
-    """`assess_and_store` for a call that has just been stored: never raises. The call is already
-    stored with its status; a failure here is recorded with the assessment (and logged), and the
-    call stays as it is."""
+    """`assess_and_store` for a call that has just finished: never raises, so the call is stored
+    with its status whatever happens here; a failure is recorded with the assessment (and logged)."""
     try:
         assess_and_store(store, analysis, tenant=tenant)
     except Exception as err:  # scoring is derived data: it must never cost the call
-        logger.exception("call %s: scoring failed; the call is kept as it is", analysis.call_id)
+        logger.exception("call %s: scoring failed; the call is stored all the same", analysis.call_id)
         try:
             store.save_assessment(analysis.call_id, None, error=f"{type(err).__name__}: {err}")
         except Exception:

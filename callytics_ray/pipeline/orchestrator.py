@@ -307,11 +307,11 @@ async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
     analysis.timings = dict(run.timings)
     analysis.errors = dict(run.errors) or None
     if run.store is not None:
+        if status != CallStatus.FAILED:
+            # Scored just before the call is stored as finished, so whoever sees it finished finds
+            # its scorecard. Scoring never raises: its failure is recorded and the save goes on.
+            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
         await asyncio.to_thread(
             run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error
         )
-        if status != CallStatus.FAILED:
-            # After the call is stored: scoring reads it as any later re-score would, and its
-            # failure is recorded without touching the call.
-            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
     return analysis
