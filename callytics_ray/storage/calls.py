@@ -18,7 +18,9 @@ from callytics_ray.storage.models import (
     NEWEST_FIRST, CallFilter, CallPage, CallRecord, CallSort, SearchHit, SearchPage,
 )
 from callytics_ray.storage.sorting import call_order
-from callytics_ray.storage.tables import Analysis, Call, CallAudio, CallStatus, Job, Utterance, Word, utcnow
+from callytics_ray.storage.tables import (
+    Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard, CallStatus, Job, Utterance, Word, utcnow,
+)
 
 
 class CallRepository(Repository):
@@ -134,7 +136,7 @@ class CallRepository(Repository):
         with Session(self.engine) as session:
             call = find_call(session, call_id, tenant)
             fts.unindex_call(session.connection(), call_id)
-            for table in (Word, Utterance, Analysis, Job, CallAudio):
+            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment):
                 session.exec(delete(table).where(table.call_id == call_id))
             session.delete(call)
             session.commit()

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from callytics_ray.analytics import CategoryMatch, CategorySet, Rubric, Scorecard
+
 
 class CallRecord(BaseModel):
     """One call as listed: its state and headline facts, not the whole analysis."""
@@ -180,3 +182,51 @@ class AgentBucket(AgentFigures):
     """An agent's figures over the calls of one day or week (`start`: its first day, UTC)."""
 
     start: date
+
+
+class ConfigSummary(BaseModel):
+    """One version of a rubric or category set as listed. `builtin`: shipped with the package
+    (version 0), in force for a tenant until it stores one of its own."""
+
+    name: str
+    version: int
+    description: str = ""
+    size: int = Field(description="items of a rubric, categories of a set")
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredRubric(Rubric):
+    """A rubric version as stored (or the built-in one)."""
+
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredCategorySet(CategorySet):
+    """A category set version as stored (or the built-in one)."""
+
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredAssessment(BaseModel):
+    """A call's scorecards and categories as computed when it completed (or was re-scored).
+    `error` says why the assessment failed; the lists are then empty."""
+
+    call_id: str
+    assessed_at: datetime
+    error: str | None = None
+    scorecards: list[Scorecard] = []
+    categories: list[CategoryMatch] = []
+
+
+class AgentScore(BaseModel):
+    """One agent's scores on one rubric over the calls asked for (`agent_id` None: calls submitted
+    without one)."""
+
+    agent_id: str | None = None
+    calls: int
+    mean_score: float
+    min_score: float
+    max_score: float
