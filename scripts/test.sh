@@ -22,7 +22,7 @@ mkdir -p "$CALLYTICS_TEST_CACHE"
 
 if [ $# -eq 0 ]; then
   # CI runs on 2 cores within 40 minutes: the suites marked slow (runtime_env installs, the GPU
-  # and multi-node cluster configs, Prometheus, the acceptance set; about 8 minutes) run with
+  # and multi-node cluster configs, Prometheus, rolling updates, the acceptance set; about 13 minutes) run with
   # `bash scripts/test.sh -m slow`.
   set -- -m "not slow"
   # The pyannote and NeMo backends conflict with the base environment (pyannote: torchaudio vs

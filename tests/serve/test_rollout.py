@@ -14,7 +14,8 @@ import pytest
 from deployments.local_cluster import ClusterError
 from tests.serve.conftest import DeployedApp, deployment_config, handle, replica_ids, upload
 
-pytestmark = [pytest.mark.serve, pytest.mark.models]
+# Each test rolls the whole app (minutes on 2 cores): behind the slow marker, with the other long suites.
+pytestmark = [pytest.mark.serve, pytest.mark.models, pytest.mark.slow]
 
 
 class Traffic:
