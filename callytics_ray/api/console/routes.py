@@ -1,4 +1,4 @@
-"""Console routes: sign-in and sign-out, the calls table (and its htmx fragment), one call's page."""
+"""Console routes: sign-in and sign-out, the calls table (and its htmx fragment); one call's page is call_pages.py."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from callytics_ray.api.calls import StatusName
 from callytics_ray.api.deps import KEY_COOKIE, authenticate, get_settings, get_store
 from callytics_ray.api.errors import UnauthorizedError
 from callytics_ray.api.console.format import clock, mark
-from callytics_ray.errors import NotFoundError
 from callytics_ray.result import SentimentLabel
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
@@ -71,6 +70,9 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+render_page = _page  # for the page modules that have their own router (call_pages.py)
+
+
 async def _sign_in_required(request: Request, err: SignInRequired) -> Response:
     target = f"{SIGN_IN}?next={quote(err.next_url, safe='')}"
     if request.headers.get("HX-Request"):
@@ -82,6 +84,9 @@ async def _sign_in_required(request: Request, err: SignInRequired) -> Response:
 def install_console(app: FastAPI) -> None:
     """Mount the console pages and their static files on the gateway app."""
     app.include_router(router)
+    from callytics_ray.api.console.call_pages import router as call_pages_router  # it imports this module
+
+    app.include_router(call_pages_router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
     if missing := missing_vendor_files():
@@ -156,15 +161,3 @@ def calls_page(
     filters = {"q": q or "", "status": status or "", "language": language or "", "sentiment": sentiment or ""}
     fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
     return _page(request, "_call_rows.html" if fragment else "calls.html", page=page, caller=caller, filters=filters)
-
-
-@router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(
-    request: Request, call_id: str, caller: ApiKeyRecord = Depends(console_caller),
-    store: CallStore = Depends(get_store),
-) -> HTMLResponse:
-    try:
-        call = calls_api.get_call(call_id, include_result=True, caller=caller, store=store)
-    except NotFoundError:
-        return _page(request, "not_found.html", status_code=404, caller=caller, call_id=call_id)
-    return _page(request, "call.html", call=call, caller=caller)

@@ -7,8 +7,12 @@
 //   line:  {"series": [{"label", "points": [[x, y], ...], "color"?}], "x": {"min", "max", "unit"?},
 //           "y": {"min"?, "max"?, "label"?}}   (numeric x: seconds into the call, or a time axis
 //           with "x": {"time": true}, "labels": [...] and x as one of the labels)
-//   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?}], "y": {...},
-//           "horizontal"?: bool, "stacked"?: bool}
+//   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?, "colors"?: [one per bar]}],
+//           "y": {...}, "horizontal"?: bool, "stacked"?: bool}
+// Axes may also have "step" (tick spacing; 1: whole numbers), "width" (the axis' fixed width in px,
+// to line a chart's area up with other rows of a page) and "tickAlign": "inner" (the end labels
+// stay inside the chart area, which then spans the canvas' full width).
+// (chart_specs.py has the same format as pydantic models.)
 // Series without a colour take the speaker colours in order (console.css's --spk0..5, as the
 // transcript's .spk-N classes), so a party has one colour on the whole page.
 (function () {
@@ -33,6 +37,14 @@
     if (spec.min !== undefined) out.min = spec.min;
     if (spec.max !== undefined) out.max = spec.max;
     if (spec.label) out.title = { display: true, text: spec.label };
+    if (spec.step !== undefined || spec.tickAlign) {
+      out.ticks = { ...(out.ticks || {}) };
+      if (spec.step !== undefined) out.ticks.stepSize = spec.step;
+      if (spec.tickAlign) out.ticks.align = spec.tickAlign;
+    }
+    if (spec.width !== undefined) {
+      out.afterFit = (scale) => { scale.width = spec.width; };
+    }
     return out;
   }
 
@@ -67,7 +79,9 @@
       data: {
         labels: data.labels,
         datasets: data.series.map((s, i) => ({
-          label: s.label, data: s.values, backgroundColor: colour(s, i), borderColor: colour(s, i),
+          label: s.label, data: s.values,
+          backgroundColor: s.colors ? s.colors.map((c) => colour({ color: c }, i)) : colour(s, i),
+          borderColor: s.colors ? s.colors.map((c) => colour({ color: c }, i)) : colour(s, i),
         })),
       },
       options: {
