@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from callytics_ray import __version__
 from callytics_ray.api import calls, ops
+from callytics_ray.api import agents, rubrics, scorecards
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
@@ -80,5 +81,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(calls.router)
     app.include_router(ops.router)
+    app.include_router(agents.router)
+    app.include_router(rubrics.router)
+    app.include_router(scorecards.router)
     install_console(app)
     return app

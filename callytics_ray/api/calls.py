@@ -23,8 +23,9 @@ from callytics_ray.export import MEDIA_TYPES, render
 from callytics_ray.pipeline import STAGES
 from callytics_ray.result import SentimentLabel
 from callytics_ray.settings import Settings
-from callytics_ray.storage import CallFilter, CallRecord, CallStatus, CallStore
+from callytics_ray.storage import CallFilter, CallRecord, CallSort, CallStatus, CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
+from callytics_ray.storage.models import NEWEST_FIRST
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -131,22 +132,27 @@ def list_calls(
     max_duration_s: float | None = Query(None, ge=0),
     flag: CallFlag | None = Query(None, description="only calls with this headline flag"),
     q: str | None = Query(None, min_length=1, max_length=500, description="full-text search of the transcripts"),
+    sort: CallSort | None = Query(
+        None, description="order by this column, descending with a leading '-' (calls without the value last); "
+                          "default `-created_at` (newest first), or with `q` the best match first"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
     caller: ApiKeyRecord = Depends(require("read")),
     settings: Settings = Depends(get_settings),
     store: CallStore = Depends(get_store),
 ) -> CallList:
-    """The caller's calls, newest first, filtered; with `q`, those whose transcript matches, best first."""
+    """The caller's calls, filtered, newest first (or in `sort` order); with `q`, those whose
+    transcript matches, best first unless `sort` is given."""
     filters = CallFilter(
         tenant=caller.tenant, status=status, language=language, agent_id=agent_id, customer_id=customer_id,
         sentiment=sentiment, created_after=created_after, created_before=created_before,
         min_duration_s=min_duration_s, max_duration_s=max_duration_s, flag=flag.value if flag else None,
     )
     if q is None:
-        page = store.list_calls(filters, limit=limit, offset=offset)
+        page = store.list_calls(filters, sort=sort or NEWEST_FIRST, limit=limit, offset=offset)
     else:
-        page = store.search_calls(q, filters, limit=limit, offset=offset, max_hits=settings.api.search_max_hits)
+        page = store.search_calls(q, filters, sort=sort, limit=limit, offset=offset,
+                                  max_hits=settings.api.search_max_hits)
     return CallList(**page.model_dump())
 
 

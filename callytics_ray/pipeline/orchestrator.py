@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble
+from callytics_ray.pipeline.assessment import assess_finished_call
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.text.redaction import redact_utterances
@@ -306,6 +307,10 @@ async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
     analysis.timings = dict(run.timings)
     analysis.errors = dict(run.errors) or None
     if run.store is not None:
+        if status != CallStatus.FAILED:
+            # Scored just before the call is stored as finished, so whoever sees it finished finds
+            # its scorecard. Scoring never raises: its failure is recorded and the save goes on.
+            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
         await asyncio.to_thread(
             run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error
         )

@@ -14,8 +14,13 @@ from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import search as fts
 from callytics_ray.storage.base import Repository, find_call, writes
 from callytics_ray.storage.filters import as_utc, call_conditions
-from callytics_ray.storage.models import CallFilter, CallPage, CallRecord, SearchHit, SearchPage
-from callytics_ray.storage.tables import Analysis, Call, CallAudio, CallStatus, Job, Utterance, Word, utcnow
+from callytics_ray.storage.models import (
+    NEWEST_FIRST, CallFilter, CallPage, CallRecord, CallSort, SearchHit, SearchPage,
+)
+from callytics_ray.storage.sorting import call_order
+from callytics_ray.storage.tables import (
+    Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard, CallStatus, Job, Utterance, Word, utcnow,
+)
 
 
 class CallRepository(Repository):
@@ -102,6 +107,15 @@ class CallRepository(Repository):
         by_id = {r.id: r for r in rows}
         return [CallRecord.model_validate(by_id[i]) for i in call_ids if i in by_id]
 
+    @staticmethod
+    def _calls_sorted(session: Session, call_ids: list[str], filters: CallFilter, sort: CallSort) -> list[CallRecord]:
+        if not call_ids:
+            return []
+        rows = session.exec(
+            select(Call).where(Call.id.in_(call_ids), *call_conditions(filters)).order_by(*call_order(sort))
+        ).all()
+        return [CallRecord.model_validate(r) for r in rows]
+
     def get_request_json(self, call_id: str) -> str | None:
         """The request metadata stored with the call at submission (None when there was none)."""
         with Session(self.engine) as session:
@@ -122,20 +136,22 @@ class CallRepository(Repository):
         with Session(self.engine) as session:
             call = find_call(session, call_id, tenant)
             fts.unindex_call(session.connection(), call_id)
-            for table in (Word, Utterance, Analysis, Job, CallAudio):
+            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment):
                 session.exec(delete(table).where(table.call_id == call_id))
             session.delete(call)
             session.commit()
 
     # --- listing and search ----------------------------------------------------------------
 
-    def list_calls(self, filters: CallFilter | None = None, *, limit: int = 50, offset: int = 0) -> CallPage:
-        """The calls passing `filters`, newest first."""
+    def list_calls(
+        self, filters: CallFilter | None = None, *, sort: CallSort = NEWEST_FIRST, limit: int = 50, offset: int = 0
+    ) -> CallPage:
+        """The calls passing `filters`, in the order of `sort` (newest first by default)."""
         conditions = call_conditions(filters or CallFilter())
         with Session(self.engine) as session:
             total = session.exec(select(func.count()).select_from(Call).where(*conditions)).one()
             rows = session.exec(
-                select(Call).where(*conditions).order_by(Call.created_at.desc(), Call.id).offset(offset).limit(limit)
+                select(Call).where(*conditions).order_by(*call_order(sort)).offset(offset).limit(limit)
             ).all()
             return CallPage(
                 items=[CallRecord.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
@@ -147,9 +163,11 @@ class CallRepository(Repository):
             return fts.search_utterances(session.connection(), query, tenant=tenant, limit=limit)
 
     def search_calls(
-        self, query: str, filters: CallFilter | None = None, *, max_hits: int, limit: int = 50, offset: int = 0
+        self, query: str, filters: CallFilter | None = None, *, max_hits: int, sort: CallSort | None = None,
+        limit: int = 50, offset: int = 0,
     ) -> SearchPage:
-        """The calls passing `filters` whose transcript matches `query`, best match first.
+        """The calls passing `filters` whose transcript matches `query`, best match first (or in
+        the order of `sort`, when given).
 
         Only the best `max_hits` utterances are looked at, so `total` counts the calls among them.
         The page carries the hits that belong to its calls.
@@ -158,7 +176,10 @@ class CallRepository(Repository):
         with Session(self.engine) as session:
             hits = fts.search_utterances(session.connection(), query, tenant=filters.tenant, limit=max_hits)
             ranked = list(dict.fromkeys(h.call_id for h in hits))
-            matching = self._calls_in_order(session, ranked, filters)
+            if sort is None:
+                matching = self._calls_in_order(session, ranked, filters)
+            else:
+                matching = self._calls_sorted(session, ranked, filters, sort)
         page = matching[offset : offset + limit]
         shown = {r.id for r in page}
         return SearchPage(items=page, total=len(matching), limit=limit, offset=offset, query=query,

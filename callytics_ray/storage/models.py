@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from callytics_ray.analytics import CategoryMatch, CategorySet, Rubric, Scorecard
 
 
 class CallRecord(BaseModel):
@@ -71,6 +75,46 @@ class CallFilter(BaseModel):
     flag: str | None = Field(default=None, pattern=r"^[a-z_]+$", description="one of headline.CallFlag")
 
 
+class CallSort(str, Enum):
+    """How listed calls are ordered: a column ascending, or with a leading "-" descending.
+
+    Calls without the value (NULL) come last either way; calls with equal values keep one stable
+    order (by id), so pages never overlap. Text columns compare as the database collates them.
+    """
+
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    DURATION = "duration_s"
+    DURATION_DESC = "-duration_s"
+    AGENT_TALK_SHARE = "agent_talk_share"
+    AGENT_TALK_SHARE_DESC = "-agent_talk_share"
+    SENTIMENT_SCORE = "sentiment_score"
+    SENTIMENT_SCORE_DESC = "-sentiment_score"
+    AGENT_ID = "agent_id"
+    AGENT_ID_DESC = "-agent_id"
+    LANGUAGE = "language"
+    LANGUAGE_DESC = "-language"
+    STATUS = "status"
+    STATUS_DESC = "-status"
+
+    @property
+    def column(self) -> str:
+        """The `CallRecord` field sorted on."""
+        return self.value.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+    @classmethod
+    def by(cls, column: str, *, descending: bool) -> CallSort:
+        """The sort on `column` in that direction (ValueError for a column that is not sortable)."""
+        return cls(("-" if descending else "") + column)
+
+
+NEWEST_FIRST = CallSort.CREATED_AT_DESC
+
+
 class CallPage(BaseModel):
     items: list[CallRecord]
     total: int
@@ -107,3 +151,82 @@ class CallFigures(BaseModel):
     mean_word_probability: float | None = None
     words: int = 0
     request_json: str | None = None
+
+
+TrendBucket = Literal["day", "week"]
+"""How an agent's trend is bucketed: by UTC day, or by ISO week (starting Monday, UTC)."""
+
+
+class AgentFigures(BaseModel):
+    """One agent's figures over a set of calls. `calls` counts every call handled (any status);
+    the means are over the analysed calls (those with a stored analysis) that have the figure."""
+
+    calls: int = Field(description="calls handled, whatever their status")
+    analysed_calls: int = Field(description="calls with a stored analysis: what the means are over")
+    total_duration_s: float = Field(description="summed duration of the calls (known once a call is analysed)")
+    mean_sentiment_score: float | None = Field(None, description="mean call sentiment, signed in [-1, 1]")
+    mean_agent_talk_share: float | None = Field(None, description="mean share of the talk time the agent spoke")
+    mean_agent_interruptions: float | None = Field(None, description="mean interruptions by the agent per call")
+    mean_agent_speaking_rate_wpm: float | None = Field(None, description="mean agent speaking rate, words/minute")
+
+
+class AgentSummary(AgentFigures):
+    """An agent of a tenant and its figures over the calls asked about."""
+
+    agent_id: str
+    first_call_at: datetime | None = None
+    last_call_at: datetime | None = None
+
+
+class AgentBucket(AgentFigures):
+    """An agent's figures over the calls of one day or week (`start`: its first day, UTC)."""
+
+    start: date
+
+
+class ConfigSummary(BaseModel):
+    """One version of a rubric or category set as listed. `builtin`: shipped with the package
+    (version 0), in force for a tenant until it stores one of its own."""
+
+    name: str
+    version: int
+    description: str = ""
+    size: int = Field(description="items of a rubric, categories of a set")
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredRubric(Rubric):
+    """A rubric version as stored (or the built-in one)."""
+
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredCategorySet(CategorySet):
+    """A category set version as stored (or the built-in one)."""
+
+    created_at: datetime | None = None
+    builtin: bool = False
+
+
+class StoredAssessment(BaseModel):
+    """A call's scorecards and categories as computed when it completed (or was re-scored).
+    `error` says why the assessment failed; the lists are then empty."""
+
+    call_id: str
+    assessed_at: datetime
+    error: str | None = None
+    scorecards: list[Scorecard] = []
+    categories: list[CategoryMatch] = []
+
+
+class AgentScore(BaseModel):
+    """One agent's scores on one rubric over the calls asked for (`agent_id` None: calls submitted
+    without one)."""
+
+    agent_id: str | None = None
+    calls: int
+    mean_score: float
+    min_score: float
+    max_score: float

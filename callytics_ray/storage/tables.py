@@ -136,3 +136,61 @@ class ApiKey(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
     revoked: bool = False
+
+
+class AnalyticsConfig(SQLModel, table=True):
+    """One version of a tenant's rubric or category set (`kind`), as the JSON it was stored with.
+    Versions of a name count from 1 and are never changed: a scorecard names the one it used."""
+
+    __tablename__ = "analytics_configs"
+    __table_args__ = (UniqueConstraint("tenant", "kind", "name", "version", name="uq_analytics_configs_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)  # rubric | categories
+    name: str = Field(max_length=64)
+    version: int
+    created_at: datetime = Field(default_factory=utcnow)
+    body_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class CallAssessment(SQLModel, table=True):
+    """That a call was scored and categorized, when, and why it failed if it did (the call itself
+    stays completed: its analysis does not depend on this)."""
+
+    __tablename__ = "call_assessments"
+
+    call_id: str = Field(foreign_key="calls.id", primary_key=True, ondelete="CASCADE", max_length=36)
+    tenant: str = Field(index=True, max_length=64)
+    assessed_at: datetime = Field(default_factory=utcnow)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CallScorecard(SQLModel, table=True):
+    """A call's scorecard on one rubric; `score` is a column so per-agent figures are SQL."""
+
+    __tablename__ = "call_scorecards"
+    __table_args__ = (UniqueConstraint("call_id", "rubric", name="uq_call_scorecards_rubric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    tenant: str = Field(index=True, max_length=64)
+    rubric: str = Field(index=True, max_length=64)
+    rubric_version: int
+    score: float | None = None
+    scorecard_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class CallCategory(SQLModel, table=True):
+    """A category a call matched, with its evidence; one row each, so calls can be found by category."""
+
+    __tablename__ = "call_categories"
+    __table_args__ = (UniqueConstraint("call_id", "category_set", "category", name="uq_call_categories_category"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    tenant: str = Field(index=True, max_length=64)
+    category_set: str = Field(max_length=64)
+    set_version: int
+    category: str = Field(index=True, max_length=64)
+    match_json: str = Field(sa_column=Column(Text, nullable=False))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import mimetypes
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +81,34 @@ class DeployedApp:
         secret, _ = create_api_key(make_engine(self.database_url), tenant=tenant, scopes=scopes or ("submit", "read"))
         return secret
 
-    def client(self, key: str | None, *, timeout_s: float = 300) -> httpx.Client:
+    def client(self, key: str | None, *, timeout_s: float = 300, honor_rate_limit: bool = True) -> httpx.Client:
+        """A client of the app; by default it waits out a 429's Retry-After and resends, as a
+        well-behaved client does (the session's keys share small rate limits, and on a loaded
+        machine the polling tests poll longer)."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        transport = RetryAfterTransport() if honor_rate_limit else None
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport)
+
+
+class RetryAfterTransport(httpx.HTTPTransport):
+    """Resends a request answered 429 after the answer's Retry-After (at most `max_wait_s` in all)."""
+
+    def __init__(self, max_wait_s: float = 120.0) -> None:
+        super().__init__()
+        self.max_wait_s = max_wait_s
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()  # a multipart body is a stream: buffer it so it can be sent again
+        waited = 0.0
+        while True:
+            response = super().handle_request(request)
+            if response.status_code != 429 or waited >= self.max_wait_s:
+                return response
+            delay = min(float(response.headers.get("retry-after", "1")), self.max_wait_s - waited) + 0.05
+            response.read()
+            response.close()
+            time.sleep(delay)
+            waited += delay
 
 
 def profile_for_tests(*, http_port: int, database_url: str, cache_dir: Path) -> dict[str, Any]:

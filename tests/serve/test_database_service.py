@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
+from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.errors import NotFoundError
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
 from callytics_ray.storage.tables import Call
@@ -74,12 +75,18 @@ def gateway_store(service, database) -> ServeCallStore:
     store.engine.dispose()
 
 
+_RUBRIC = Rubric.model_validate({"name": "qa", "items": [{"id": "refund", "description": "refund offered",
+    "check": {"kind": "rule", "rule": {"kind": "phrase", "phrases": ["refund"]}}}]})
+_CATEGORIES = CategorySet.model_validate({"name": "topics", "categories": [
+    {"name": "refund", "rule": {"kind": "phrase", "phrases": ["refund"]}}]})
+
 # Every public CallStore method, in an order that makes each meaningful; the test below fails
 # until a new method is added here, so a new write cannot go untried on the gateway.
 SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("ping", lambda s: s.ping()),
     ("create_call", lambda s: s.create_call(tenant="acme", call_id="c-1", source_name="a.wav", audio=b"RIFF",
-                                            variant="base", request_json="{}", stages=("audio", "asr"))),
+                                            variant="base", request_json="{}", stages=("audio", "asr"),
+                                            agent_id="ann")),
     ("get_call", lambda s: s.get_call("c-1", tenant="acme").status == CallStatus.QUEUED),
     ("get_calls", lambda s: [c.id for c in s.get_calls(["c-1"], tenant="acme")] == ["c-1"]),
     ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
@@ -101,6 +108,23 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("search_calls", lambda s: s.search_calls("refund", CallFilter(tenant="acme"), max_hits=10).total == 1),
     ("variant_figures", lambda s: [f.call_id for f in s.variant_figures(tenant="acme")] == ["c-1"]),
     ("call_texts", lambda s: s.call_texts(["c-1"]) == {"c-1": "refund please"}),
+    ("agent_summaries", lambda s: [(a.agent_id, a.calls, a.analysed_calls)
+                                   for a in s.agent_summaries(CallFilter(tenant="acme"))] == [("ann", 1, 1)]),
+    ("agent_trend", lambda s: [b.calls for b in s.agent_trend(CallFilter(tenant="acme", agent_id="ann"))] == [1]),
+    ("put_rubric", lambda s: s.put_rubric(_RUBRIC, tenant="acme").version == 1),
+    ("get_rubric", lambda s: s.get_rubric("qa", tenant="acme").version == 1),
+    ("list_rubrics", lambda s: [r.name for r in s.list_rubrics(tenant="acme")] == ["qa"]),
+    ("rubric_versions", lambda s: [v.version for v in s.rubric_versions("qa", tenant="acme")] == [1]),
+    ("rubrics_in_force", lambda s: [r.name for r in s.rubrics_in_force(tenant="acme")] == ["qa"]),
+    ("put_category_set", lambda s: s.put_category_set(_CATEGORIES, tenant="acme").version == 1),
+    ("get_category_set", lambda s: s.get_category_set("topics", tenant="acme").version == 1),
+    ("list_category_sets", lambda s: [c.name for c in s.list_category_sets(tenant="acme")] == ["topics"]),
+    ("category_set_versions", lambda s: [v.version for v in s.category_set_versions("topics", tenant="acme")] == [1]),
+    ("category_sets_in_force", lambda s: [c.name for c in s.category_sets_in_force(tenant="acme")] == ["topics"]),
+    ("save_assessment", lambda s: s.save_assessment("c-1", assess([_RUBRIC], [_CATEGORIES], s.get_analysis("c-1")))
+     is None),
+    ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),
+    ("agent_scores", lambda s: [(a.calls, a.mean_score) for a in s.agent_scores("qa", tenant="acme")] == [(1, 100.0)]),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
@@ -123,7 +147,8 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
         assert database.forwarded[before:] == ([name] if name in WRITE_METHODS else []), name
     assert set(database.forwarded) == set(WRITE_METHODS)
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
-            "set_status", "set_stage", "save_analysis"} <= set(WRITE_METHODS)
+            "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
+            "save_assessment"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

@@ -65,7 +65,7 @@ def test_auth_and_error_codes_through_the_proxy(deployed: DeployedApp, stereo_ca
         response = upload(client, other, wait=False, idempotency_key="same-key")
         assert (response.status_code, _error(response)) == (409, "idempotency_conflict")
 
-    with deployed.client(deployed.api_key("read")) as client:
+    with deployed.client(deployed.api_key("read"), honor_rate_limit=False) as client:
         # A token bucket: a burst of the limit passes, then 429; tokens refill at the limit per
         # minute, so a slow machine that needs seconds for the burst earns a few more.
         started, codes = time.monotonic(), []

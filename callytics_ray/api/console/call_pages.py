@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from callytics_ray.api import calls as calls_api
 from callytics_ray.api.console.call_view import call_page as build_call_page
-from callytics_ray.api.console.routes import PREFIX, console_caller, render_page, templates
+from callytics_ray.api.console.pages import PREFIX, console_caller, render_page, templates
 from callytics_ray.api.console.transcript_view import mask_html, show_masks
 from callytics_ray.api.deps import CONSOLE_HEADER, get_store
 from callytics_ray.errors import NotFoundError

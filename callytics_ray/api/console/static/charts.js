@@ -5,7 +5,7 @@
 //   <script type="application/json" id="ID">{"series": [...], ...}</script>
 // Kinds:
 //   line:  {"series": [{"label", "points": [[x, y], ...], "color"?}], "x": {"min", "max", "unit"?},
-//           "y": {"min"?, "max"?, "label"?}}   (numeric x: seconds into the call, or a time axis
+//           "y": {"min"?, "max"?, "label"?, "integer"?}}   (numeric x: seconds into the call, or a time axis
 //           with "x": {"time": true}, "labels": [...] and x as one of the labels)
 //   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?, "colors"?: [one per bar]}],
 //           "y": {...}, "horizontal"?: bool, "stacked"?: bool}
@@ -37,6 +37,7 @@
     if (spec.min !== undefined) out.min = spec.min;
     if (spec.max !== undefined) out.max = spec.max;
     if (spec.label) out.title = { display: true, text: spec.label };
+    if (spec.integer) out.ticks = { precision: 0 };  // counts: no 1.5-call ticks
     if (spec.step !== undefined || spec.tickAlign) {
       out.ticks = { ...(out.ticks || {}) };
       if (spec.step !== undefined) out.ticks.stepSize = spec.step;

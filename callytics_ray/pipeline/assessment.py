@@ -1,0 +1,36 @@
+"""Scoring a stored call: its tenant's rubrics and category sets in force, applied to its analysis,
+and the result stored. The gateway runs it when a call finishes and when a call is re-scored."""
+
+from __future__ import annotations
+
+import logging
+
+from callytics_ray.analytics import Assessment, assess
+from callytics_ray.result import CallAnalysis
+from callytics_ray.storage import CallStore
+
+logger = logging.getLogger(__name__)
+
+
+def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> Assessment:
+    """Score `analysis` on the tenant's rubrics, match its categories, store and return that.
+
+    Raises:
+        whatever reading the rubrics or storing fails with (the caller decides what that means).
+    """
+    assessment = assess(store.rubrics_in_force(tenant=tenant), store.category_sets_in_force(tenant=tenant), analysis)
+    store.save_assessment(analysis.call_id, assessment)
+    return assessment
+
+
+def assess_finished_call(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> None:
+    """`assess_and_store` for a call that has just finished: never raises, so the call is stored
+    with its status whatever happens here; a failure is recorded with the assessment (and logged)."""
+    try:
+        assess_and_store(store, analysis, tenant=tenant)
+    except Exception as err:  # scoring is derived data: it must never cost the call
+        logger.exception("call %s: scoring failed; the call is stored all the same", analysis.call_id)
+        try:
+            store.save_assessment(analysis.call_id, None, error=f"{type(err).__name__}: {err}")
+        except Exception:
+            logger.exception("call %s: could not record the scoring failure", analysis.call_id)
