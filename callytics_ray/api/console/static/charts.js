@@ -42,6 +42,8 @@
       out.ticks = { ...(out.ticks || {}) };
       if (spec.step !== undefined) out.ticks.stepSize = spec.step;
       if (spec.tickAlign) out.ticks.align = spec.tickAlign;
+      // An inner-aligned axis spans the canvas edge to edge: no gap for the label padding.
+      if (spec.tickAlign === "inner") out.ticks.padding = 0;
     }
     if (spec.width !== undefined) {
       out.afterFit = (scale) => { scale.width = spec.width; };
@@ -65,6 +67,9 @@
         })),
       },
       options: {
+        // A chart lined up with other rows (inner-aligned x ticks) must not shrink its area by
+        // half a point's size at each end, which Chart.js's auto padding does.
+        layout: { autoPadding: !(data.x && data.x.tickAlign === "inner") },
 
         scales: {
           x: axis(data.x, timeAxis ? { type: "category", labels: data.labels } : { type: "linear" }),
