@@ -215,7 +215,9 @@ def get_audio(
     data, content_type, filename = store.get_audio_media(call_id, tenant=caller.tenant)
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600",
+    # no-store: a recording is personal data, and a cached copy would be played to whoever uses
+    # the browser next, under another key (the console's cookie changes, the URL does not).
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store", "Vary": "Authorization, Cookie",
                "Content-Disposition": f'inline; filename="{call_id}{_suffix(filename)}"'}
     wanted = parse_range(range_header, len(data))
     if wanted is None:

@@ -24,11 +24,17 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 
 from callytics_ray.settings import RedactionOptions
 from callytics_ray.types import Utterance, Word
 
 logger = logging.getLogger(__name__)
+
+
+class HasText(Protocol):
+    text: str
+
 
 MASKS: dict[str, str] = {
     "card": "[CARD]",
@@ -431,7 +437,7 @@ def _token_times(utterance: Utterance, tokens: Sequence[_Token]) -> list[tuple[f
     """When each token was said: the times of the word holding it. A token no word holds (text
     changed after recognition, an utterance without words) takes the times of the one before.
     Times never go back within an utterance, so merging utterances by time keeps words in order."""
-    held = [(span, word) for span, word in zip(_word_offsets(utterance.text, utterance.words), utterance.words) if span]
+    held = [(span, word) for span, word in zip(word_offsets(utterance.text, utterance.words), utterance.words) if span]
     times: list[tuple[float, float]] = []
     last = (utterance.start, utterance.start)
     k = 0
@@ -580,8 +586,9 @@ def _masked(text: str, spans: Sequence[Redaction]) -> RedactedText:
     return RedactedText("".join(pieces), text, tuple(out))
 
 
-def _word_offsets(text: str, words: Sequence[Word]) -> list[tuple[int, int] | None]:
-    """Character span of each word inside `text`, found in order (None when a word is missing)."""
+def word_offsets(text: str, words: Sequence[HasText]) -> list[tuple[int, int] | None]:
+    """Character span of each word inside `text`, found in order (None when a word is missing).
+    Any word with a `.text` will do (the pipeline's `Word`, the stored `WordResult`)."""
     offsets: list[tuple[int, int] | None] = []
     cursor = 0
     for word in words:
@@ -615,7 +622,7 @@ def _redact_words(utterance: Utterance, redacted: RedactedText) -> RedactedUtter
     word spanning their times, so no digit of a card survives in the word list."""
     if not redacted.redactions:
         return RedactedUtterance(utterance, utterance, (), ())
-    offsets = _word_offsets(utterance.text, utterance.words)
+    offsets = word_offsets(utterance.text, utterance.words)
     words: list[Word] = []
     times: list[tuple[float, float] | None] = []
     owner: dict[int, int] = {}  # word index -> redaction index

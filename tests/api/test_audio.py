@@ -100,6 +100,12 @@ def test_the_console_cookie_works_for_reads_only(client, store, audio):
     assert client.delete(f"/v1/calls/{call_id}", headers=own).status_code == 204
 
 
+def test_no_browser_keeps_a_copy_of_the_recording(client, store, audio):
+    # A cached copy would be played to the next user of the browser, signed in with another key.
+    response = client.get(f"/v1/calls/{_call(store, audio)}/audio", headers=_key(store, "acme"))
+    assert response.headers["cache-control"] == "private, no-store"
+
+
 def test_octet_stream_uploads_get_a_type_from_the_file_name(client, store, audio):
     call_id = _call(store, audio, content_type="application/octet-stream")
     response = client.get(f"/v1/calls/{call_id}/audio", headers=_key(store, "acme"))

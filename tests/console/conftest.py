@@ -28,7 +28,7 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from callytics_ray.api import LocalRunner, create_app  # noqa: E402
-from callytics_ray.api.console.routes import STATIC_DIR, missing_vendor_files  # noqa: E402
+from callytics_ray.api.console.pages import STATIC_DIR, missing_vendor_files  # noqa: E402
 from callytics_ray.settings import Settings  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402

@@ -6,6 +6,7 @@ through the `/v1` route functions with the signed-in caller. Browser libraries a
 pinned npm packages into `static/vendor/` by `scripts/setup.sh`; nothing comes from a CDN.
 """
 
-from callytics_ray.api.console.routes import STATIC_DIR, install_console, router
+from callytics_ray.api.console.pages import STATIC_DIR
+from callytics_ray.api.console.routes import install_console, router
 
 __all__ = ["STATIC_DIR", "install_console", "router"]

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from callytics_ray.api import agents as agents_api
 from callytics_ray.api.console.error_pages import error_page
-from callytics_ray.api.console.routes import PREFIX, console_caller, templates
+from callytics_ray.api.console.pages import PREFIX, console_caller, templates
 from callytics_ray.api.deps import get_store
 from callytics_ray.errors import NotFoundError
 from callytics_ray.storage import CallStore

@@ -16,7 +16,7 @@ from callytics_ray.api import calls as calls_api
 from callytics_ray.api.calls import StatusName
 from callytics_ray.api.console.calls_query import PAGE_SIZES, TableQuery
 from callytics_ray.api.console.flags import FLAG_LABELS, flag_label
-from callytics_ray.api.console.routes import PREFIX, console_caller, templates
+from callytics_ray.api.console.pages import PREFIX, console_caller, templates
 from callytics_ray.api.deps import get_settings, get_store
 from callytics_ray.api.runner import FINISHED
 from callytics_ray.result import SentimentLabel

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from callytics_ray.api.console.routes import PREFIX, templates
+from callytics_ray.api.console.pages import PREFIX, templates
 from callytics_ray.api.errors import ErrorBody
 from callytics_ray.errors import CallyticsError
 from callytics_ray.storage.keys import ApiKeyRecord

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from callytics_ray.api import ops
-from callytics_ray.api.console.routes import PREFIX, console_caller, templates
+from callytics_ray.api.console.pages import PREFIX, console_caller, templates
 from callytics_ray.api.deps import get_store, get_variant_picker
 from callytics_ray.api.experiments import ExperimentReport, VariantReport
 from callytics_ray.api.variants import VariantPicker

@@ -1,70 +1,39 @@
-"""Console routes: sign-in and sign-out, one call's page; `install_console` mounts every console page."""
+"""Console routes: sign-in and sign-out; `install_console` mounts every console page."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-from callytics_ray.api import calls as calls_api
-from callytics_ray.api.deps import KEY_COOKIE, authenticate, get_store
+from callytics_ray.api.console import (
+    agents_pages,
+    call_pages,
+    calls_pages,
+    error_pages,
+    experiments_pages,
+    upload_pages,
+)
+from callytics_ray.api.console.pages import (
+    PREFIX,
+    SIGN_IN,
+    STATIC_DIR,
+    SignInRequired,
+    local_path,
+    missing_vendor_files,
+    render_page,
+)
+from callytics_ray.api.deps import KEY_COOKIE, authenticate
 from callytics_ray.api.errors import UnauthorizedError
-from callytics_ray.api.console.format import clock, mark
-from callytics_ray.errors import NotFoundError
-from callytics_ray.storage import CallStore
-from callytics_ray.storage.keys import ApiKeyRecord
 
 logger = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-STATIC_DIR = PACKAGE_DIR / "static"
-# The browser libraries scripts/setup.sh copies from the pinned npm packages (package-lock.json).
-VENDOR_FILES = ("htmx.min.js", "wavesurfer.min.js", "wavesurfer.regions.min.js", "chart.umd.min.js")
-PREFIX = "/console"
-SIGN_IN = f"{PREFIX}/sign-in"
 # Kept for the browser session only (no Max-Age): closing the browser signs out.
 _COOKIE = {"httponly": True, "samesite": "strict", "path": "/"}
-
-templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
-templates.env.filters["clock"] = clock
-templates.env.filters["mark"] = mark
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-
-class SignInRequired(Exception):
-    """No valid key in the session: the page answers with the sign-in page, never with data."""
-
-    def __init__(self, next_url: str) -> None:
-        super().__init__(next_url)
-        self.next_url = next_url
-
-
-def console_caller(request: Request) -> ApiKeyRecord:
-    """The signed-in caller (the API's own check, on the session cookie); else SignInRequired."""
-    try:
-        return authenticate(request, request.cookies.get(KEY_COOKIE))
-    except UnauthorizedError:
-        raise SignInRequired(_local_path(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")))
-
-
-def _local_path(url: str | None) -> str:
-    """`url` when it is a console path on this origin (no open redirect), else the calls page."""
-    if not url:
-        return f"{PREFIX}/calls"
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX + "/") or parts.path == SIGN_IN:
-        return f"{PREFIX}/calls"
-    return url
-
-
-def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 async def _sign_in_required(request: Request, err: SignInRequired) -> Response:
@@ -78,16 +47,11 @@ async def _sign_in_required(request: Request, err: SignInRequired) -> Response:
 def install_console(app: FastAPI) -> None:
     """Mount the console pages and their static files on the gateway app."""
     app.include_router(router)
-    # Imported here: the page modules build on this module's sign-in check and templates.
-    from callytics_ray.api.console import calls_pages, upload_pages
-
     app.include_router(calls_pages.router)
+    app.include_router(call_pages.router)
     app.include_router(upload_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
-    # These pages use this module's helpers (templates, console_caller): imported here, not above.
-    from callytics_ray.api.console import agents_pages, error_pages, experiments_pages
-
     app.include_router(agents_pages.router)
     app.include_router(experiments_pages.router)
     error_pages.install_error_pages(app)
@@ -96,18 +60,14 @@ def install_console(app: FastAPI) -> None:
                        ", ".join(missing), STATIC_DIR / "vendor")
 
 
-def missing_vendor_files() -> list[str]:
-    return [name for name in VENDOR_FILES if not (STATIC_DIR / "vendor" / name).is_file()]
-
-
 @router.get("", response_class=RedirectResponse)
 def console_home() -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/calls", status_code=303)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return _page(request, "sign_in.html", next=_local_path(next), error=None)
+def sign_inrender_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render_page(request, "sign_in.html", next=local_path(next), error=None)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -115,9 +75,9 @@ def sign_in(request: Request, key: str = Form(""), next: str | None = Form(None)
     try:
         authenticate(request, key)
     except UnauthorizedError:
-        return _page(request, "sign_in.html", status_code=401, next=_local_path(next),
+        return render_page(request, "sign_in.html", status_code=401, next=local_path(next),
                      error="That API key is not valid (or was revoked).")
-    response = RedirectResponse(_local_path(next), status_code=303)
+    response = RedirectResponse(local_path(next), status_code=303)
     response.set_cookie(KEY_COOKIE, key.strip(), secure=request.url.scheme == "https", **_COOKIE)
     return response
 
@@ -129,13 +89,3 @@ def sign_out() -> RedirectResponse:
     return response
 
 
-@router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(
-    request: Request, call_id: str, caller: ApiKeyRecord = Depends(console_caller),
-    store: CallStore = Depends(get_store),
-) -> HTMLResponse:
-    try:
-        call = calls_api.get_call(call_id, include_result=True, caller=caller, store=store)
-    except NotFoundError:
-        return _page(request, "not_found.html", status_code=404, caller=caller, call_id=call_id)
-    return _page(request, "call.html", call=call, caller=caller)

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from callytics_ray.api.console.routes import PREFIX, console_caller, templates
+from callytics_ray.api.console.pages import PREFIX, console_caller, templates
 from callytics_ray.api.deps import get_settings
 from callytics_ray.api.stored import SubmittedOptions
 from callytics_ray.api.upload import FILE_FIELD

@@ -7,8 +7,12 @@
 //   line:  {"series": [{"label", "points": [[x, y], ...], "color"?}], "x": {"min", "max", "unit"?},
 //           "y": {"min"?, "max"?, "label"?, "integer"?}}   (numeric x: seconds into the call, or a time axis
 //           with "x": {"time": true}, "labels": [...] and x as one of the labels)
-//   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?}], "y": {...},
-//           "horizontal"?: bool, "stacked"?: bool}
+//   bars:  {"labels": [...], "series": [{"label", "values": [...], "color"?, "colors"?: [one per bar]}],
+//           "y": {...}, "horizontal"?: bool, "stacked"?: bool}
+// Axes may also have "step" (tick spacing; 1: whole numbers), "width" (the axis' fixed width in px,
+// to line a chart's area up with other rows of a page) and "tickAlign": "inner" (the end labels
+// stay inside the chart area, which then spans the canvas' full width).
+// (chart_specs.py has the same format as pydantic models.)
 // Series without a colour take the speaker colours in order (console.css's --spk0..5, as the
 // transcript's .spk-N classes), so a party has one colour on the whole page.
 (function () {
@@ -34,6 +38,16 @@
     if (spec.max !== undefined) out.max = spec.max;
     if (spec.label) out.title = { display: true, text: spec.label };
     if (spec.integer) out.ticks = { precision: 0 };  // counts: no 1.5-call ticks
+    if (spec.step !== undefined || spec.tickAlign) {
+      out.ticks = { ...(out.ticks || {}) };
+      if (spec.step !== undefined) out.ticks.stepSize = spec.step;
+      if (spec.tickAlign) out.ticks.align = spec.tickAlign;
+      // An inner-aligned axis spans the canvas edge to edge: no gap for the label padding.
+      if (spec.tickAlign === "inner") out.ticks.padding = 0;
+    }
+    if (spec.width !== undefined) {
+      out.afterFit = (scale) => { scale.width = spec.width; };
+    }
     return out;
   }
 
@@ -53,6 +67,9 @@
         })),
       },
       options: {
+        // A chart lined up with other rows (inner-aligned x ticks) must not shrink its area by
+        // half a point's size at each end, which Chart.js's auto padding does.
+        layout: { autoPadding: !(data.x && data.x.tickAlign === "inner") },
 
         scales: {
           x: axis(data.x, timeAxis ? { type: "category", labels: data.labels } : { type: "linear" }),
@@ -68,7 +85,9 @@
       data: {
         labels: data.labels,
         datasets: data.series.map((s, i) => ({
-          label: s.label, data: s.values, backgroundColor: colour(s, i), borderColor: colour(s, i),
+          label: s.label, data: s.values,
+          backgroundColor: s.colors ? s.colors.map((c) => colour({ color: c }, i)) : colour(s, i),
+          borderColor: s.colors ? s.colors.map((c) => colour({ color: c }, i)) : colour(s, i),
         })),
       },
       options: {
