@@ -406,3 +406,37 @@ def test_redacted_spans_are_masked_in_text_and_words(driver, gateway, sign_in, p
         assert "pii" in [b.get_attribute("data-flag") for b in driver.find_elements(By.CSS_SELECTOR, "#call-flags .flag")]
     _js(driver, "arguments[0].scrollIntoView()", transcript)
     screenshot(driver, f"call-redacted-{stored}")
+
+
+def test_the_scorecard_shows_each_item_with_evidence_that_plays_the_call(driver, gateway, sign_in):
+    call_id = gateway.call["id"]
+    admin, _ = create_api_key(gateway.store.engine, tenant="acme", scopes=("read", "submit", "admin"))
+    rubric = {"description": "console test", "items": [
+        {"id": "trail", "description": "Mentions the danger trail", "check": {"kind": "rule", "rule": {
+            "kind": "phrase", "phrases": ["danger trail"]}}},
+        {"id": "refund", "description": "Offers a refund", "check": {"kind": "rule", "rule": {
+            "kind": "phrase", "speaker": "agent", "phrases": ["refund"]}}},
+    ]}
+    with httpx.Client(base_url=gateway.base_url, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as client:
+        assert client.put("/v1/rubrics/console-test", json=rubric).status_code in (200, 201)
+        rescored = client.post(f"/v1/calls/{call_id}/scorecard:rescore")
+        assert rescored.status_code == 200, rescored.text
+        card = next(c for c in rescored.json()["scorecards"] if c["rubric"] == "console-test")
+        categories = client.get(f"/v1/calls/{call_id}/categories").json()["categories"]
+    statuses = {i["id"]: i["status"] for i in card["items"]}
+    assert statuses == {"trail": "pass", "refund": "fail"}, card
+    _open(driver, gateway, sign_in, call_id)
+    panel = driver.find_element(By.CSS_SELECTOR, "#scorecard .rubric[data-rubric='console-test']")
+    shown = {li.get_attribute("data-item"): li.find_element(By.CSS_SELECTOR, ".item-status").text
+             for li in panel.find_elements(By.CSS_SELECTOR, "li.item")}
+    assert shown == {"trail": "PASS", "refund": "FAIL"}
+    assert panel.find_element(By.CSS_SELECTOR, ".rubric-score").text.startswith(f"{card['score']:.0f}")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#categories li.category")) == len(categories)
+    # The passing item's evidence is the words as said, and plays the call from them.
+    evidence = panel.find_element(By.CSS_SELECTOR, "li.item[data-item='trail'] .evidence-list button[data-seek]")
+    start = next(i for i in card["items"] if i["id"] == "trail")["evidence"][0]["start"]
+    assert "danger trail" in panel.find_element(By.CSS_SELECTOR, "li.item[data-item='trail'] .evidence-list").text.lower()
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", evidence)
+    evidence.click()
+    wait(driver).until(lambda d: abs(_js(d, "return document.getElementById('player').currentTime") - start) < 0.3)
+    screenshot(driver, "call-page-scorecard")

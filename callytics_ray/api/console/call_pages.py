@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from callytics_ray.api import calls as calls_api
+from callytics_ray.api import scorecards as scorecards_api
+from callytics_ray.api.errors import ConflictError
 from callytics_ray.api.console.call_view import call_page as build_call_page
 from callytics_ray.api.console.pages import PREFIX, console_caller, render_page, templates
 from callytics_ray.api.console.transcript_view import mask_html, show_masks
 from callytics_ray.api.deps import CONSOLE_HEADER, get_store
 from callytics_ray.errors import NotFoundError
 from callytics_ray.storage import CallStore
+from callytics_ray.storage.models import StoredAssessment
 from callytics_ray.storage.keys import ApiKeyRecord
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -31,4 +34,16 @@ def call_page(
     except NotFoundError:
         return render_page(request, "not_found.html", status_code=404, caller=caller, call_id=call_id)
     return render_page(request, "call.html", page=build_call_page(call, caller), call=call, caller=caller,
-                       console_header=CONSOLE_HEADER)
+                       console_header=CONSOLE_HEADER, assessment=_assessment(call_id, caller, store))
+
+
+def _assessment(call_id: str, caller: ApiKeyRecord, store: CallStore) -> StoredAssessment | None:
+    """The call's scorecards and categories as the API serves them; None while it runs (409) or
+    when it was never scored (404: a call stored before scoring existed)."""
+    try:
+        scorecards = scorecards_api.get_scorecard(call_id, caller=caller, store=store)
+        categories = scorecards_api.get_categories(call_id, caller=caller, store=store)
+    except (ConflictError, NotFoundError):
+        return None
+    return StoredAssessment(call_id=call_id, assessed_at=scorecards.assessed_at, error=scorecards.error,
+                            scorecards=scorecards.scorecards, categories=categories.categories)
