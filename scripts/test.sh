@@ -21,13 +21,14 @@ export CALLYTICS_TEST_CACHE=${CALLYTICS_TEST_CACHE:-$ROOT/.cache/models}
 mkdir -p "$CALLYTICS_TEST_CACHE"
 
 if [ $# -eq 0 ]; then
-  # CI runs on 2 cores within 40 minutes: the suites marked slow (runtime_env installs, the GPU
-  # and multi-node cluster configs, Prometheus, rolling updates, the acceptance set; about 13 minutes) run with
-  # `bash scripts/test.sh -m slow`.
+  # CI runs on 2 cores within 40 minutes: the slow set (below) runs with `bash scripts/test.sh -m slow`.
   set -- -m "not slow"
-  # The pyannote and NeMo backends conflict with the base environment (pyannote: torchaudio vs
-  # torch 2.13; NeMo 2.7: transformers 4): their tests run in their own venvs, each built like its
-  # Serve runtime_env. First, so pytest's summary of the main suite stays the last line.
+elif [ "$*" = "-m slow" ]; then
+  # The slow set: the suites marked slow (runtime_env installs, the GPU and multi-node cluster
+  # configs, Prometheus, rolling updates, the acceptance set) and the pyannote and NeMo backends.
+  # Those conflict with the base environment (pyannote: torchaudio vs torch 2.13; NeMo 2.7:
+  # transformers 4), so their tests run in their own venvs, each built like its Serve runtime_env
+  # (about 5 minutes of installs, 12 GB). First, so pytest's summary stays the last line.
   log "diarization backend tests (pyannote, nemo) in .venvs/"
   bash scripts/test_diarization_backends.sh pyannote nemo
 fi
