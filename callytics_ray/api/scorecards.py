@@ -48,7 +48,8 @@ class AgentScores(BaseModel):
     items: list[AgentScore]
 
 
-def _assessment(store: CallStore, call_id: str, tenant: str) -> StoredAssessment:
+def call_assessment(store: CallStore, call_id: str, tenant: str) -> StoredAssessment:
+    """`tenant`'s call's stored assessment; 404 when a finished call was never scored, 409 while it runs."""
     record = store.get_call(call_id, tenant=tenant)
     try:
         return store.get_assessment(call_id, tenant=tenant)
@@ -66,7 +67,7 @@ def get_scorecard(call_id: str, caller: ApiKeyRecord = Depends(require("read")),
                   store: CallStore = Depends(get_store)) -> CallScorecards:
     """Each item's result (pass, fail, not_assessed, not_applicable) with its evidence (seconds and
     words), the weighted score and the rubric version. 409 while the call is still running."""
-    found = _assessment(store, call_id, caller.tenant)
+    found = call_assessment(store, call_id, caller.tenant)
     return CallScorecards(call_id=call_id, assessed_at=found.assessed_at, error=found.error,
                           scorecards=found.scorecards)
 
@@ -75,7 +76,7 @@ def get_scorecard(call_id: str, caller: ApiKeyRecord = Depends(require("read")),
             responses={409: {"model": ErrorBody}, **_ERRORS}, summary="The categories a call matched")
 def get_categories(call_id: str, caller: ApiKeyRecord = Depends(require("read")),
                    store: CallStore = Depends(get_store)) -> CallCategories:
-    found = _assessment(store, call_id, caller.tenant)
+    found = call_assessment(store, call_id, caller.tenant)
     return CallCategories(call_id=call_id, assessed_at=found.assessed_at, error=found.error,
                           categories=found.categories)
 

@@ -41,9 +41,6 @@ def _assessment(call_id: str, caller: ApiKeyRecord, store: CallStore) -> StoredA
     """The call's scorecards and categories as the API serves them; None while it runs (409) or
     when it was never scored (404: a call stored before scoring existed)."""
     try:
-        scorecards = scorecards_api.get_scorecard(call_id, caller=caller, store=store)
-        categories = scorecards_api.get_categories(call_id, caller=caller, store=store)
+        return scorecards_api.call_assessment(store, call_id, caller.tenant)
     except (ConflictError, NotFoundError):
         return None
-    return StoredAssessment(call_id=call_id, assessed_at=scorecards.assessed_at, error=scorecards.error,
-                            scorecards=scorecards.scorecards, categories=categories.categories)
