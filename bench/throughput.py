@@ -93,7 +93,7 @@ def main() -> None:
 
     with running_app(config, work) as app:
         app.submit_all(paths[:1])  # warm-up, untimed
-        leader = app.cluster._process.pid  # the `ray start --block` session every Ray process runs in
+        leader = app.cluster.session_leader
         with ResourceSampler(lambda: session_pids(leader)) as sampler:
             results = app.submit_all(paths)
         bad = [(r["status"], r.get("error")) for r in results if r["status"] != "completed"]

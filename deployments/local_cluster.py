@@ -94,6 +94,14 @@ class LocalCluster:
         env.pop("RAY_ADDRESS", None)
         return env
 
+    @property
+    def session_leader(self) -> int:
+        """The pid of the `ray start --block` process: every Ray process of this cluster runs in
+        its session (benchmarks sample their CPU and memory with it)."""
+        if self._process is None:
+            raise ClusterError("the cluster is not running")
+        return self._process.pid
+
     def connect_driver(self, **init_kwargs: Any) -> None:
         """Make this process a Ray driver of the cluster (for DeploymentHandles); `ray.shutdown()` ends it."""
         for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):

@@ -138,3 +138,23 @@ def test_concurrent_uploads_all_complete_within_the_concurrency_limit(make_clien
     assert [f["status"] for f in finals] == ["completed"] * 5
     assert sorted(f["agent_id"] for f in finals) == [f"agent-{i}" for i in range(5)]
     assert 1 <= peak[0] <= 2
+
+
+def test_the_same_idempotency_key_sent_at_once_stores_one_call(make_client, key_for, api_settings, store, stereo_bytes):
+    # A client that retries a timed-out upload while the first is still arriving sends the same key
+    # twice at the same moment: the unique constraint settles the race, one call is stored.
+    client = make_client(api_settings)
+    headers = key_for()
+    start = threading.Barrier(6)
+
+    def send(_):
+        start.wait()
+        return upload(client, headers, stereo_bytes, idempotency_key="retry-storm")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(send, range(6)))
+
+    assert sorted(r.status_code for r in replies) == [200] * 5 + [202]
+    assert len({r.json()["id"] for r in replies}) == 1
+    assert client.get("/v1/calls", headers=headers).json()["total"] == 1
+    assert poll(client, headers, replies[0].json()["id"])["status"] == "completed"

@@ -5,12 +5,14 @@ quotes the longest customer and agent lines, topics are the transcript's most fr
 words, the agent is whoever first says something matching `agent_pattern` (a greeting by
 default; the first speaker when nobody does), with `agent_confidence`. Behaviour per request follows `script`: "good", "malformed"
 (not JSON), "wrong_schema" (JSON missing fields), "http500", "slow" (sleeps past the client
-timeout), "tool" (answers with a tool call); when the script is empty it answers "good".
+timeout), "tool" (answers with a tool call); when the script is empty it answers "good", or, with
+`failure_rate` set, fails that share of requests at random (500, slow or malformed, seeded).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -64,8 +66,12 @@ def answer_from_transcript(prompt: str, agent_pattern: str = GREETING, agent_con
 class ChatServer:
     """ThreadingHTTPServer on 127.0.0.1 and a free port; `requests` keeps every request body."""
 
-    def __init__(self) -> None:
+    FAILURES = ("http500", "slow", "malformed")
+
+    def __init__(self, *, failure_rate: float = 0.0, seed: int = 0) -> None:
         self.script: list[str] = []
+        self.failure_rate = failure_rate
+        self._random = random.Random(seed)
         self.requests: list[dict] = []
         self.slow_s = 3.0
         self.agent_pattern = GREETING
@@ -81,7 +87,7 @@ class ChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server._lock:
                     server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-                    behaviour = server.script.pop(0) if server.script else "good"
+                    behaviour = server.script.pop(0) if server.script else server._unscripted()
                 if not self.path.endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": "not found"}})
                 if behaviour == "http500":
@@ -123,6 +129,12 @@ class ChatServer:
         self._httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def _unscripted(self) -> str:
+        """"good", or one of FAILURES for `failure_rate` of the requests (call with the lock held)."""
+        if self.failure_rate > 0 and self._random.random() < self.failure_rate:
+            return self._random.choice(self.FAILURES)
+        return "good"
 
     def start(self) -> ChatServer:
         self._thread.start()

@@ -1,0 +1,310 @@
+"""Reliability under load, faults and hostile input, against the real Serve app on a local cluster.
+
+Every phase talks to the deployed app over HTTP, as a customer's integration would, and checks the
+store afterwards: what was accepted must be stored exactly once and end in a final state.
+
+- burst: N calls submitted at once (short clips cut from the shared recordings), idempotency keys
+  on half of them and some of those keys sent twice at the same moment; the calls are spread over
+  a few API keys with a per-key rate limit low enough that 429s happen. The client waits out
+  Retry-After and sends again, as a well-behaved client does. Reported: requests, 429s, 5xx, calls
+  stored, duplicates, completed, latency (accepted to finished, server clock) p50/p95/max and the
+  peak memory (PSS) of the cluster's processes.
+- flaky LLM: calls while the LLM endpoint (a real local server speaking the OpenAI protocol)
+  fails a share of its requests with 500s, timeouts and invalid JSON. Every call must end completed
+  or partial with the offline analysis standing in; the partial ones are then retried through the
+  API with the endpoint healthy and must complete.
+
+Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
+`reliability-figures` markers.
+
+Usage: python bench/reliability.py [--burst 100] [--flaky 20] [--flaky-rate 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import DATA, default_cache_dir, machine, offline_models, write_section  # noqa: E402
+from bench.resources import ResourceSampler, session_pids  # noqa: E402
+from bench.serve_app import RunningApp, app_section, bench_profile, running_app  # noqa: E402
+from callytics_ray.settings import serve_app_settings  # noqa: E402
+from callytics_ray.storage import make_engine  # noqa: E402
+from callytics_ray.storage.keys import create_api_key  # noqa: E402
+from tests.nlp.llm_server import ChatServer  # noqa: E402
+
+logger = logging.getLogger("bench.reliability")
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "reliability.md"
+FINAL = {"completed", "partial", "failed"}
+# Real recordings the clips are cut from (mono meetings and broadcast turns, and two dual-channel calls).
+SOURCES = ("dev00.wav", "dev01.wav", "trn00.wav", "trn03.wav", "trn07.wav", "paa_diar_4spk.wav")
+WHOLE = ("stereo_diarization.wav", "synthetic_stereo_call_bleed.wav", "falcon_3spk.wav", "paa_diar_6spk.wav")
+
+
+# --- the recordings -------------------------------------------------------------------------
+
+
+def make_clips(work: Path, data: Path, seconds: float = 8.0) -> list[Path]:
+    """Short real clips, each with different content (so idempotency fingerprints differ)."""
+    clips: list[Path] = [data / name for name in WHOLE]
+    for name in SOURCES:
+        for offset in (0.0, 10.0, 20.0):
+            out = work / f"{Path(name).stem}_{int(offset):02d}.wav"
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss", str(offset), "-t", str(seconds),
+                            "-i", str(data / name), str(out)], check=True)
+            clips.append(out)
+    return clips
+
+
+# --- a well-behaved client that counts what it sees ------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Answers seen by status code, and requests that got no answer at all."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    transport_errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, status: int) -> None:
+        with self.lock:
+            self.statuses[status] += 1
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
+         files: Callable[[], dict[str, Any]] | None = None, max_429: int = 30, **kwargs: Any) -> httpx.Response:
+    """One request; a 429 is waited out (its Retry-After) and sent again. `files` builds the
+    multipart files afresh for each attempt."""
+    for _ in range(max_429):
+        response = client.request(method, url, files=files() if files else None, **kwargs)
+        tally.count(response.status_code)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers.get("Retry-After", "1")) + random.uniform(0, 0.5))
+    return response
+
+
+def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None) -> httpx.Response:
+    data = {"idempotency_key": key} if key else {}
+    return send(client, tally, "POST", "/v1/calls", data=data,
+                files=lambda: {"file": (path.name, path.read_bytes(), "audio/wav")})
+
+
+def wait_final(client: httpx.Client, tally: Tally, call_ids: set[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    """Poll the call list (one request per round, not one per call) until every call is final."""
+    deadline, records = time.monotonic() + timeout_s, {}
+    while time.monotonic() < deadline:
+        records = {}
+        offset = 0
+        while True:
+            page = send(client, tally, "GET", "/v1/calls", params={"limit": 500, "offset": offset}).json()
+            records.update({r["id"]: r for r in page["items"]})
+            offset += len(page["items"])
+            if offset >= page["total"] or not page["items"]:
+                break
+        if all(records.get(i, {}).get("status") in FINAL for i in call_ids):
+            return records
+        time.sleep(3.0)
+    return records
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def latency_s(record: dict[str, Any]) -> float:
+    return (datetime.fromisoformat(record["updated_at"]) - datetime.fromisoformat(record["created_at"])).total_seconds()
+
+
+# --- phases ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    phase: str
+    figures: dict[str, Any]
+    ok: bool
+    note: str = ""
+
+
+def new_keys(app: RunningApp, n: int, tenant: str) -> list[str]:
+    engine = make_engine(serve_app_settings(app.config, "callytics").database_url)
+    return [create_api_key(engine, tenant=tenant, scopes=("submit", "read"))[0] for _ in range(n)]
+
+
+def client_for(app: RunningApp, key: str) -> httpx.Client:
+    return httpx.Client(base_url=app.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
+
+
+def burst(app: RunningApp, clips: list[Path], *, calls: int, duplicates: int, keys: int) -> Row:
+    """`calls` distinct calls at once, half with idempotency keys, `duplicates` of those keys sent twice."""
+    secrets = new_keys(app, keys + 1, tenant="burst")
+    clients = [client_for(app, s) for s in secrets[:keys]]
+    reader = client_for(app, secrets[-1])
+    tally = Tally()
+    # Call i: clip i % len(clips); the same clip with the same key would be a replay, so keyed calls
+    # use distinct (clip, key) pairs and un-keyed ones may share clips.
+    jobs = [(i, clips[i % len(clips)], f"burst-{i}" if i % 2 == 0 else None) for i in range(calls)]
+    jobs += [(i, path, key) for i, path, key in jobs if key][:duplicates]  # the same key and content again
+    random.Random(7).shuffle(jobs)
+    started = time.monotonic()
+    with ResourceSampler(lambda: session_pids(app.cluster.session_leader)) as sampler:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            answers = list(pool.map(lambda job: (job, submit(clients[job[0] % keys], tally, job[1], key=job[2])), jobs))
+        accepted = {a.json()["id"] for _, a in answers if a.status_code in (200, 202)}
+        records = wait_final(reader, tally, accepted, timeout_s=3600)
+    wall_s = time.monotonic() - started
+    keyed_ids: dict[str, set[str]] = {}
+    for (_, _, key), answer in answers:
+        if key and answer.status_code in (200, 202):
+            keyed_ids.setdefault(key, set()).add(answer.json()["id"])
+    stored = [r for r in records.values() if r["tenant"] == "burst"]
+    statuses = Counter(r["status"] for r in stored)
+    latencies = [latency_s(r) for r in stored if r["status"] in FINAL]
+    figures = {
+        "requests": len(jobs), "accepted": len(accepted), "stored": len(stored),
+        "duplicated": len(stored) - len({r["id"] for r in stored}) + sum(len(v) - 1 for v in keyed_ids.values()),
+        "lost": len(accepted - {r["id"] for r in stored}),
+        "completed": statuses.get("completed", 0), "partial": statuses.get("partial", 0),
+        "failed": statuses.get("failed", 0), "not_final": sum(1 for r in stored if r["status"] not in FINAL),
+        "429": tally.statuses.get(429, 0), "5xx": tally.server_errors,
+        "p50_s": round(percentile(latencies, 0.5), 1), "p95_s": round(percentile(latencies, 0.95), 1),
+        "max_s": round(max(latencies, default=float("nan")), 1), "wall_s": round(wall_s, 1),
+        "peak_pss_gb": round(sampler.usage.peak_pss_gb, 2),
+    }
+    ok = (figures["stored"] == calls and figures["duplicated"] == 0 and figures["lost"] == 0
+          and figures["5xx"] == 0 and figures["completed"] == calls)
+    for c in (*clients, reader):
+        c.close()
+    return Row("burst", figures, ok, f"{calls} calls, {calls // 2} with idempotency keys, {duplicates} keys sent "
+                                     f"twice, {keys} API keys at {rate_limit(app)} requests/min each")
+
+
+def rate_limit(app: RunningApp) -> int:
+    return int(app_section(app.config)["args"]["settings"]["api"]["rate_limit_per_minute"])
+
+
+def flaky_llm(app: RunningApp, llm: ChatServer, clips: list[Path], *, calls: int, rate: float) -> Row:
+    """Calls while the endpoint fails `rate` of its requests; then the partial ones retried, healthy."""
+    secret = new_keys(app, 1, tenant="flaky")[0]
+    tally = Tally()
+    llm.failure_rate = rate
+    llm.requests.clear()
+    with client_for(app, secret) as client:
+        with ThreadPoolExecutor(4) as pool:  # a steady stream, not a burst: the faults are the point
+            answers = list(pool.map(lambda p: submit(client, tally, p, key=None), clips[:calls]))
+        ids = {a.json()["id"] for a in answers if a.status_code == 202}
+        first = wait_final(client, tally, ids, timeout_s=1800)
+        llm_requests = len(llm.requests)
+        partial = [i for i in ids if first[i]["status"] == "partial"]
+        offline_standing_in = sum(
+            1 for i in partial
+            if (send(client, tally, "GET", f"/v1/calls/{i}").json().get("result") or {}).get("analysis", {}).get("analyzer") == "offline"
+        )
+        llm.failure_rate = 0.0
+        for i in partial:
+            send(client, tally, "POST", f"/v1/calls/{i}/retry")
+        second = wait_final(client, tally, set(partial), timeout_s=1800)
+    statuses = Counter(first[i]["status"] for i in ids)
+    figures = {
+        "calls": len(ids), "llm_requests": llm_requests, "completed_first": statuses.get("completed", 0),
+        "partial_first": len(partial), "offline_standing_in": offline_standing_in,
+        "failed": statuses.get("failed", 0), "not_final": sum(1 for i in ids if first[i]["status"] not in FINAL),
+        "completed_after_retry": sum(1 for i in partial if second[i]["status"] == "completed"),
+        "5xx": tally.server_errors,
+    }
+    ok = (figures["failed"] == 0 and figures["not_final"] == 0 and offline_standing_in == len(partial)
+          and figures["completed_after_retry"] == len(partial) and figures["5xx"] == 0)
+    return Row("flaky LLM", figures, ok, f"endpoint failing {rate:.0%} of requests (500, timeout, invalid JSON)")
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| phase | result | figures | setup |", "| --- | --- | --- | --- |"]
+    for row in rows:
+        figures = ", ".join(f"{k} {v}" for k, v in row.figures.items())
+        lines.append(f"| {row.phase} | {'pass' if row.ok else 'FAIL'} | {figures} | {row.note} |")
+    return "\n".join(lines)
+
+
+def write_doc(body: str) -> None:
+    """Replace the figures between the markers of docs/reliability.md."""
+    text = DOC.read_text()
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    block = f"<!-- reliability-figures -->\n_Measured {stamp} on {machine()}._\n\n{body}\n<!-- /reliability-figures -->"
+    DOC.write_text(re.sub(r"<!-- reliability-figures -->.*?<!-- /reliability-figures -->", lambda _: block, text, flags=re.S))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", type=int, default=100, help="calls submitted at once")
+    parser.add_argument("--duplicates", type=int, default=10, help="idempotency keys sent twice")
+    parser.add_argument("--keys", type=int, default=4, help="API keys the burst is spread over")
+    parser.add_argument("--rate-limit", type=int, default=20, help="requests per minute per key")
+    parser.add_argument("--flaky", type=int, default=20, help="calls against the flaky LLM endpoint")
+    parser.add_argument("--flaky-rate", type=float, default=0.3)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    offline_models()
+
+    work = Path(tempfile.mkdtemp(prefix="callytics-reliability-"))
+    llm = ChatServer(seed=11).start()
+    rows: list[Row] = []
+    try:
+        clips = make_clips(work, args.data)
+        config = bench_profile(work, default_cache_dir())
+        settings = app_section(config)["args"]["settings"]
+        settings["api"]["rate_limit_per_minute"] = args.rate_limit
+        settings["llm"] = {"base_url": llm.base_url, "model": "flaky-test-model",
+                           "options": {"timeout_s": 5.0, "max_retries": 1, "backoff_initial_s": 0.2}}
+        llm.slow_s = 7.0
+        with running_app(config, work) as app:
+            if args.burst:
+                rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
+                logger.info("%s", rows[-1])
+            if args.flaky:
+                rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))
+                logger.info("%s", rows[-1])
+    finally:
+        llm.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    body = table(rows)
+    print(body)
+    write_section("Reliability", body)
+    write_doc(body)
+    return 0 if all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
