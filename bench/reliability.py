@@ -9,6 +9,9 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
   Retry-After and sends again, as a well-behaved client does. Reported: requests, 429s, 5xx, calls
   stored, duplicates, completed, latency (accepted to finished, server clock) p50/p95/max and the
   peak memory (PSS) of the cluster's processes.
+- chaos: calls at a steady pace while one replica of every deployment (the gateway and the
+  database service included) is killed with SIGKILL at random moments. Every call must end final
+  (completed, or partial/failed with its reason), be stored once and finished once.
 - flaky LLM: calls while the LLM endpoint (a real local server speaking the OpenAI protocol)
   fails a share of its requests with 500s, timeouts and invalid JSON. Every call must end completed
   or partial with the offline analysis standing in; the partial ones are then retried through the
@@ -17,17 +20,18 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
 Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
 `reliability-figures` markers.
 
-Usage: python bench/reliability.py [--burst 100] [--flaky 20] [--flaky-rate 0.3]
+Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--flaky 20] [--flaky-rate 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import re
 import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -99,21 +103,35 @@ class Tally:
 
 
 def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
-         files: Callable[[], dict[str, Any]] | None = None, max_429: int = 30, **kwargs: Any) -> httpx.Response:
-    """One request; a 429 is waited out (its Retry-After) and sent again. `files` builds the
-    multipart files afresh for each attempt."""
-    for _ in range(max_429):
-        response = client.request(method, url, files=files() if files else None, **kwargs)
+         files: Callable[[], dict[str, Any]] | None = None, resend_on_failure: bool = False, max_tries: int = 40,
+         **kwargs: Any) -> httpx.Response:
+    """One request; a 429 is waited out (its Retry-After) and sent again. With `resend_on_failure`
+    (idempotent requests only: reads, and uploads carrying an idempotency key) a 5xx or a dropped
+    connection is sent again after a pause, as a client facing a restarting server would.
+    `files` builds the multipart files afresh for each attempt."""
+    for _ in range(max_tries):
+        try:
+            response = client.request(method, url, files=files() if files else None, **kwargs)
+        except httpx.TransportError:
+            with tally.lock:
+                tally.transport_errors += 1
+            if not resend_on_failure:
+                raise
+            time.sleep(2.0)
+            continue
         tally.count(response.status_code)
-        if response.status_code != 429:
+        if response.status_code == 429:
+            time.sleep(float(response.headers.get("Retry-After", "1")) + random.uniform(0, 0.5))
+        elif response.status_code >= 500 and resend_on_failure:
+            time.sleep(2.0)
+        else:
             return response
-        time.sleep(float(response.headers.get("Retry-After", "1")) + random.uniform(0, 0.5))
     return response
 
 
 def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None) -> httpx.Response:
     data = {"idempotency_key": key} if key else {}
-    return send(client, tally, "POST", "/v1/calls", data=data,
+    return send(client, tally, "POST", "/v1/calls", data=data, resend_on_failure=key is not None,
                 files=lambda: {"file": (path.name, path.read_bytes(), "audio/wav")})
 
 
@@ -124,7 +142,8 @@ def wait_final(client: httpx.Client, tally: Tally, call_ids: set[str], timeout_s
         records = {}
         offset = 0
         while True:
-            page = send(client, tally, "GET", "/v1/calls", params={"limit": 500, "offset": offset}).json()
+            page = send(client, tally, "GET", "/v1/calls", params={"limit": 500, "offset": offset},
+                        resend_on_failure=True).json()
             records.update({r["id"]: r for r in page["items"]})
             offset += len(page["items"])
             if offset >= page["total"] or not page["items"]:
@@ -246,6 +265,85 @@ def flaky_llm(app: RunningApp, llm: ChatServer, clips: list[Path], *, calls: int
     return Row("flaky LLM", figures, ok, f"endpoint failing {rate:.0%} of requests (500, timeout, invalid JSON)")
 
 
+def replica_pids(app: RunningApp) -> dict[str, list[int]]:
+    """Running replicas' pids per deployment, from the Serve REST API."""
+    deployments = app.cluster.serve_details()["applications"]["callytics"]["deployments"]
+    return {name: [r["pid"] for r in d.get("replicas", []) if r.get("state") == "RUNNING"]
+            for name, d in deployments.items()}
+
+
+def gateway_log_lines(app: RunningApp, pattern: str) -> list[str]:
+    """Lines matching `pattern` in every api-gateway replica's log, dead replicas' too."""
+    lines: list[str] = []
+    for path in app.cluster.temp_dir.glob("session_latest/logs/serve/replica_callytics_api-gateway_*.log"):
+        lines += [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
+    return lines
+
+
+def kill_every_deployment(app: RunningApp, stop: threading.Event, rng: random.Random,
+                          gap_s: tuple[float, float]) -> Counter[str]:
+    """SIGKILL one running replica of each deployment, in random order, `gap_s` apart."""
+    killed: Counter[str] = Counter()
+    names = sorted(replica_pids(app))
+    rng.shuffle(names)
+    for name in names:
+        if stop.wait(rng.uniform(*gap_s)):
+            break
+        pids = replica_pids(app).get(name) or []
+        if not pids:
+            continue
+        pid = rng.choice(pids)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed[name] += 1
+        logger.info("chaos: killed %s replica pid %d", name, pid)
+    return killed
+
+
+def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float, float]) -> Row:
+    """`calls` calls at a steady pace while a replica of every deployment is killed at random moments.
+
+    Every upload carries an idempotency key, so the client may send it again when the gateway dies
+    under it. Afterwards: every call final, none stored twice, none finished twice (each run that
+    stores a call logs "call <id>: stored by <worker>"; a run that lost its lease stores nothing).
+    """
+    secret = new_keys(app, 1, tenant="chaos")[0]
+    tally, stop, rng = Tally(), threading.Event(), random.Random(5)
+    started = time.monotonic()
+    with client_for(app, secret) as client, ThreadPoolExecutor(1) as chaos_thread:
+        killing = chaos_thread.submit(kill_every_deployment, app, stop, rng, gap_s)
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda i: submit(client, tally, clips[i % len(clips)], key=f"chaos-{i}"),
+                                    range(calls)))
+        ids = {a.json()["id"] for a in answers if a.status_code in (200, 202)}
+        records = wait_final(client, tally, ids, timeout_s=3600)
+        stop.set()
+        killed = killing.result()
+    stored = {i: r for i, r in records.items() if r["tenant"] == "chaos"}
+    statuses = Counter(r["status"] for r in stored.values())
+    stores = Counter(m.group(1) for line in gateway_log_lines(app, r"call \S+: stored by")
+                     if (m := re.search(r"call (\S+): stored by", line)))
+    superseded = len(gateway_log_lines(app, r"no longer holds the lease"))
+    deployments = set(replica_pids(app))
+    figures = {
+        "calls": calls, "stored": len(stored), "lost": len(ids - set(stored)),
+        "completed": statuses.get("completed", 0), "partial": statuses.get("partial", 0),
+        "failed": statuses.get("failed", 0), "not_final": sum(1 for r in stored.values() if r["status"] not in FINAL),
+        "failed_without_reason": sum(1 for r in stored.values() if r["status"] in ("failed", "partial") and not r["error"]),
+        "finished_twice": sum(1 for i in stored if stores[i] > 1), "superseded_runs": superseded,
+        "replicas_killed": sum(killed.values()), "deployments_hit": f"{len(killed)}/{len(deployments)}",
+        "5xx_resent": tally.server_errors, "dropped_connections_resent": tally.transport_errors,
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    ok = (len(ids) == calls and figures["stored"] == calls and figures["lost"] == 0 and figures["not_final"] == 0
+          and figures["failed_without_reason"] == 0 and figures["finished_twice"] == 0
+          and set(killed) == deployments)
+    return Row("chaos", figures, ok, f"{calls} calls, 3 at a time; one replica of each deployment (gateway and "
+                                     f"database service included) killed with SIGKILL, {gap_s[0]:g}-{gap_s[1]:g} s apart")
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -273,6 +371,7 @@ def main() -> int:
     parser.add_argument("--rate-limit", type=int, default=20, help="requests per minute per key")
     parser.add_argument("--flaky", type=int, default=20, help="calls against the flaky LLM endpoint")
     parser.add_argument("--flaky-rate", type=float, default=0.3)
+    parser.add_argument("--chaos", type=int, default=30, help="calls while replicas are killed")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -285,13 +384,16 @@ def main() -> int:
         clips = make_clips(work, args.data)
         config = bench_profile(work, default_cache_dir())
         settings = app_section(config)["args"]["settings"]
-        settings["api"]["rate_limit_per_minute"] = args.rate_limit
+        settings["api"].update(rate_limit_per_minute=args.rate_limit, lease_s=30.0, reconcile_interval_s=10.0)
         settings["llm"] = {"base_url": llm.base_url, "model": "flaky-test-model",
                            "options": {"timeout_s": 5.0, "max_retries": 1, "backoff_initial_s": 0.2}}
         llm.slow_s = 7.0
         with running_app(config, work) as app:
             if args.burst:
                 rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
+                logger.info("%s", rows[-1])
+            if args.chaos:
+                rows.append(chaos(app, clips, calls=args.chaos, gap_s=(5.0, 20.0)))
                 logger.info("%s", rows[-1])
             if args.flaky:
                 rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))

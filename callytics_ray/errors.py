@@ -90,5 +90,15 @@ class LLMError(StageError):
         super().__init__("llm", message, retriable=retriable)
 
 
+class LeaseLostError(CallyticsError):
+    """A worker tried to store a call's result after another worker took the call over (its lease
+    lapsed). Nothing was written: the worker holding the lease stores the result."""
+
+    def __init__(self, call_id: str, worker_id: str) -> None:
+        self.call_id = call_id
+        self.worker_id = worker_id
+        super().__init__(f"call {call_id}: {worker_id} no longer holds the lease; its result is discarded")
+
+
 class NotFoundError(CallyticsError):
     """A stored object (call, key) does not exist or is not visible to the caller."""

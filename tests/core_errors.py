@@ -26,6 +26,7 @@ def one_of_each() -> list[errors.CallyticsError]:
         errors.StageError("diarization", "the backend crashed", retriable=False),
         errors.LLMError("the endpoint kept returning broken JSON", retriable=False),
         errors.NotFoundError("call 42 does not exist"),
+        errors.LeaseLostError("call-7", "gateway-a:123"),
     ]
     defined = {
         cls for cls in vars(errors).values()

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callytics_ray.errors import (
@@ -26,6 +27,7 @@ from callytics_ray.errors import (
     NotFoundError,
     StageError,
 )
+from callytics_ray.storage.db import database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +143,21 @@ async def _http_error(_request: Request, err: StarletteHTTPException) -> JSONRes
     return error_response(err.status_code, code, message, headers=getattr(err, "headers", None))
 
 
+async def _database_error(request: Request, err: DBAPIError) -> JSONResponse:
+    if not database_unavailable(err):
+        return await _unexpected_error(request, err)
+    # A database restart or a lock timeout: the client should come back shortly.
+    logger.warning("database unavailable: %s", err)
+    return error_response(503, "database_unavailable", "the database is unavailable for a moment; retry shortly",
+                          headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+
 async def _unexpected_error(_request: Request, err: Exception) -> JSONResponse:
     logger.exception("unhandled error in the gateway")
     return error_response(500, "internal_error", f"internal error ({type(err).__name__}); see the gateway log")
+
+
+DATABASE_RETRY_AFTER_S = 5
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -151,4 +165,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CallyticsError, _callytics_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Also the database service's errors on Serve: Ray re-raises them as subclasses of the cause.
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

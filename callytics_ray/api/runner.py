@@ -17,10 +17,11 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from callytics_ray.errors import AudioError, NotFoundError
+from callytics_ray.errors import AudioError, LeaseLostError, NotFoundError
 from callytics_ray.pipeline import CallRequest, RetryPolicy, StageBackend, run_call
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStatus, CallStore
+from callytics_ray.storage.db import database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -153,16 +154,27 @@ class LocalRunner:
                     store=self.store,
                     hook=self._stage_hook(request),
                     retry=self.retry,
+                    lease_holder=self.worker_id,
                 )
             ended = "done"
+            logger.info("call %s: stored by %s", call_id, self.worker_id)
         except AudioError as err:  # run_call stored the call as failed already
             ended = "done"
             logger.info("call %s: audio refused: %s", call_id, err)
+        except LeaseLostError as err:  # this run stalled past its lease; the new holder stores the call
+            ended = "superseded"
+            logger.warning("%s", err)
         except asyncio.CancelledError:
             ended = "cancelled"
             logger.warning("call %s: cancelled; the lease is released for another worker to resume it", call_id)
             raise
         except Exception as err:  # the database or the backend broke outside a stage: keep the call retriable
+            if database_unavailable(err):
+                # Not the call's fault: leave it unfinished; once its lease is free the reconciler
+                # resumes it (the database may be back by then, or on a later round).
+                ended = "cancelled"
+                logger.warning("call %s: the database is unavailable (%s); the call will be resumed", call_id, err)
+                return
             logger.exception("call %s: run failed", call_id)
             try:
                 await asyncio.to_thread(
@@ -173,7 +185,10 @@ class LocalRunner:
         finally:
             heartbeat.cancel()
             self._emit_call(request, ended, time.perf_counter() - started)
-            await asyncio.shield(asyncio.to_thread(self.store.release_call, call_id, self.worker_id))
+            try:
+                await asyncio.shield(asyncio.to_thread(self.store.release_call, call_id, self.worker_id))
+            except Exception as err:  # the lease then lapses by itself and the reconciler resumes the call
+                logger.warning("call %s: could not release the lease: %s", call_id, err)
 
     async def _keep_lease(self, call_id: str, run: asyncio.Task | None) -> None:
         lease_s = self.settings.api.lease_s

@@ -99,6 +99,7 @@ class _Run:
     store: CallStore | None
     hook: ProgressHook | None
     retry: RetryPolicy
+    lease_holder: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -170,13 +171,18 @@ async def run_call(
     store: CallStore | None = None,
     hook: ProgressHook | None = None,
     retry: RetryPolicy = RetryPolicy(),
+    lease_holder: str | None = None,
 ) -> CallAnalysis:
     """Analyse one call through `backend` and (when `store` is given) store the result.
 
+    `lease_holder`: the worker running the call under a lease; its result is stored only while it
+    still holds the lease (`CallStore.save_analysis`), so a call is never finished twice.
+
     Raises:
         AudioError: the recording cannot be analysed (the call is stored as failed first).
+        LeaseLostError: another worker took the call over before this run stored its result.
     """
-    run = _Run(request, store, hook, retry)
+    run = _Run(request, store, hook, retry, lease_holder)
     analysis = CallAnalysis(call_id=request.call_id, source=request.name, variant=request.variant)
     if store is not None:
         await asyncio.to_thread(store.set_status, request.call_id, CallStatus.PROCESSING)
@@ -312,6 +318,7 @@ async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
             # its scorecard. Scoring never raises: its failure is recorded and the save goes on.
             await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
         await asyncio.to_thread(
-            run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error
+            run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error,
+            lease_holder=run.lease_holder,
         )
     return analysis

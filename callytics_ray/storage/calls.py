@@ -8,7 +8,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from callytics_ray.errors import NotFoundError
+from callytics_ray.errors import LeaseLostError, NotFoundError
 from callytics_ray.headline import headline
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import search as fts
@@ -195,10 +195,24 @@ class CallRepository(Repository):
         tenant: str = "default",
         status: str = CallStatus.COMPLETED,
         error: str | None = None,
+        lease_holder: str | None = None,
     ) -> None:
-        """Store (or replace) a call's analysis, utterances and words; creates the call if new."""
+        """Store (or replace) a call's analysis, utterances and words; creates the call if new.
+
+        Args:
+            lease_holder: the worker that ran the call under a lease (`JobRepository.claim_call`).
+                The result is stored only while that worker still holds the lease, checked in the
+                same transaction (the row is locked on PostgreSQL; SQLite has one writer at a
+                time): a worker that stalled past its lease while another took the call over
+                cannot store a second result.
+
+        Raises:
+            LeaseLostError: `lease_holder` no longer holds the call's lease; nothing was written.
+        """
         with Session(self.engine) as session:
-            call = session.get(Call, analysis.call_id)
+            call = session.exec(select(Call).where(Call.id == analysis.call_id).with_for_update()).first()
+            if lease_holder is not None and (call is None or call.claimed_by != lease_holder):
+                raise LeaseLostError(analysis.call_id, lease_holder)
             if call is None:
                 call = Call(id=analysis.call_id, tenant=tenant, source_name=analysis.source,
                             created_at=as_utc(analysis.created_at))

@@ -7,7 +7,7 @@ import sqlite3
 
 from sqlalchemy import event, inspect, make_url, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import SQLModel, create_engine
 
 from callytics_ray.errors import ConfigError
@@ -135,3 +135,19 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot be reached."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """Whether `err` (or an error it was raised from) says the database could not be reached or was
+    busy: a server restarting, a dropped connection, SQLite's lock timeout. Such a failure is
+    transient: what hit it should be tried again later, not recorded as the call's fault."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (OperationalError, InterfaceError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from callytics_ray.errors import NotFoundError
+from callytics_ray.errors import LeaseLostError, NotFoundError
 from callytics_ray.result import CallAnalysis, SegmentResult, WordResult
 from callytics_ray.storage import CallStore
 
@@ -53,6 +53,26 @@ def test_exactly_one_of_many_racing_workers_gets_the_lease(any_store):
     assert not any_store.claim_call(call_id, "late", lease_s=30)
     any_store.release_call(call_id, winner)
     assert any_store.claim_call(call_id, "late", lease_s=30)
+
+
+def test_a_worker_that_lost_its_lease_cannot_store_a_second_result(any_store):
+    # A worker stalls past its lease, another takes the call over: the stale worker's result is
+    # refused whole, so the call is finished once, by the worker holding the lease.
+    call_id = _call(any_store)
+    assert any_store.claim_call(call_id, "stalled", lease_s=0.05)
+    time.sleep(0.1)
+    assert any_store.claim_call(call_id, "successor", lease_s=30)
+    stale = CallAnalysis(call_id=call_id, segments=[SegmentResult(start=0.0, end=1.0, text="stale run")])
+    with pytest.raises(LeaseLostError):
+        any_store.save_analysis(stale, tenant="acme", lease_holder="stalled")
+    record = any_store.get_call(call_id)
+    assert record.status == "queued"
+    assert any_store.call_texts([call_id]) == {}
+
+    fresh = CallAnalysis(call_id=call_id, segments=[SegmentResult(start=0.0, end=1.0, text="the holder's run")])
+    any_store.save_analysis(fresh, tenant="acme", lease_holder="successor")
+    assert any_store.get_call(call_id).status == "completed"
+    assert any_store.call_texts([call_id]) == {call_id: "the holder's run"}
 
 
 def test_a_lapsed_lease_can_be_taken_over_and_the_old_holder_notices(any_store):
