@@ -35,7 +35,7 @@ class AlertSubscription(_Model):
     description: str = Field("", max_length=500)
     categories: list[str] = Field(min_length=1, max_length=500)
     url: HttpUrl
-    secret: SecretStr | None = Field(None, min_length=16, max_length=256)
+    secret: SecretStr | None = None
     active: bool = True
 
     @field_validator("categories")
@@ -47,6 +47,14 @@ class AlertSubscription(_Model):
         if bad:
             raise ValueError(f"not category names: {', '.join(map(repr, bad))}")
         return sorted(set(names))
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_length(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not 16 <= len(secret.get_secret_value()) <= 256:
+            raise ValueError("a secret is 16 to 256 characters (a random one: python -c "
+                             "'import secrets; print(secrets.token_urlsafe(32))')")
+        return secret
 
     def covers(self, category: str) -> bool:
         return self.categories == [ALL_CATEGORIES] or category in self.categories
