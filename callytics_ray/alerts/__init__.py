@@ -27,6 +27,7 @@ from callytics_ray.alerts.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATUR
 
 __all__ = [
     "ALL_CATEGORIES", "DELIVERY_HEADER", "EVENT_HEADER", "EVENT_TYPE", "SIGNATURE_HEADER", "AlertDispatcher",
-    "AlertEvent", "AlertSubscription", "AttemptOutcome", "CallFacts", "DeliveryAttempt", "DeliveryStatus", "DeliveryTask",
+    "AlertEvent", "AlertSubscription", "AttemptOutcome", "CallFacts", "DeliveryAttempt", "DeliveryStatus",
+    "DeliveryTask",
     "MatchedCategory", "NewDelivery", "StoredAlert", "StoredDelivery", "enqueue_for", "signature", "verify",
 ]

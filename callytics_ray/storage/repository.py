@@ -1,5 +1,6 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
-figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, assembled from one repository per job over a shared engine."""
+figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, assembled from
+one repository per job over a shared engine."""
 
 from __future__ import annotations
 

@@ -48,7 +48,8 @@ def test_subscriptions_are_created_replaced_listed_and_deleted_without_showing_t
         "name": "crm", "categories": ["complaint"], "url": "http://127.0.0.1:9/hook", "active": True}
     replaced = client.put("/v1/alerts/crm", headers=admin, json={**ALERT, "secret": None, "categories": ["*"]})
     assert replaced.status_code == 200 and replaced.json()["categories"] == ["*"]
-    for reply in (created, replaced, client.get("/v1/alerts/crm", headers=admin), client.get("/v1/alerts", headers=admin)):
+    listed = client.get("/v1/alerts", headers=admin)
+    for reply in (created, replaced, client.get("/v1/alerts/crm", headers=admin), listed):
         assert SECRET not in reply.text and "secret" not in reply.text
     assert [a["name"] for a in client.get("/v1/alerts", headers=admin).json()["items"]] == ["crm"]
     assert client.get("/v1/alerts/crm/deliveries", headers=admin).json()["items"] == []
@@ -140,7 +141,8 @@ def test_a_finished_call_alerts_through_the_app_loop_with_its_log_and_redelivery
         assert body["evidence"][0]["text"] == "charged twice" and body["evidence"][0]["role"] == "customer"
         [delivery] = _wait(lambda: [d for d in client.get("/v1/alerts/crm/deliveries", headers=acme).json()["items"]
                                     if d["status"] == "delivered"])
-        assert (delivery["id"], delivery["call_id"], delivery["attempts"]) == (second.headers[DELIVERY_HEADER], "c-1", 2)
+        assert (delivery["id"], delivery["call_id"], delivery["attempts"]) == (
+            second.headers[DELIVERY_HEADER], "c-1", 2)
         assert [a["status_code"] for a in delivery["attempt_log"]] == [503, 200]
         assert client.get("/v1/alerts/crm/deliveries", headers=acme, params={"status": "failed"}).json()["items"] == []
         reader = key_for("acme", ("read",))

@@ -141,9 +141,11 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
      == 1),
     # Deliveries are sent once their call is stored finished (save_analysis above stored it failed).
     ("set_status", lambda s: s.set_status("c-1", CallStatus.PARTIAL) is None),
-    ("claim_deliveries", lambda s: [(t.alert, t.attempt) for t in s.claim_deliveries("worker-1", 60.0)] == [("hook", 1)]),
+    ("claim_deliveries", lambda s: [(t.alert, t.attempt) for t in s.claim_deliveries("worker-1", 60.0)]
+     == [("hook", 1)]),
     ("record_attempt", lambda s: s.record_attempt(_delivery_id(s), "worker-1", _FAILED)),
-    ("list_deliveries", lambda s: [(d.status, d.attempts) for d in s.list_deliveries(tenant="acme")] == [("failed", 1)]),
+    ("list_deliveries", lambda s: [(d.status, d.attempts) for d in s.list_deliveries(tenant="acme")]
+     == [("failed", 1)]),
     ("get_delivery", lambda s: s.get_delivery(_delivery_id(s), tenant="acme").last_status_code == 410),
     ("redeliver", lambda s: s.redeliver(_delivery_id(s), tenant="acme")),
     ("delete_alert", lambda s: s.delete_alert("hook", tenant="acme") is None),
