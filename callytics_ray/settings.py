@@ -599,6 +599,34 @@ class ApiSettings(_Section):
     variants: list[AsrVariant] = []
 
 
+class AlertSettings(_Section):
+    """Webhook alerts (callytics_ray.alerts): how deliveries are sent and retried.
+
+    Attributes:
+        dispatch: run the delivery loop in this gateway process (every replica may: deliveries
+            are claimed with a lease, so none is sent twice at once).
+        poll_interval_s: how often the loop looks for due deliveries (jittered).
+        timeout_s: connect, read and write timeout of one webhook request.
+        max_attempts: attempts of one delivery before it is marked failed.
+        backoff_s / max_backoff_s: the wait before attempt n+1 is `backoff_s * 2**(n-1)`, capped,
+            of which a random half is taken off (jitter), unless a 429 names a longer Retry-After.
+        lease_s: a claimed delivery is another replica's to send once this lapses (a sender died).
+        batch_size: deliveries claimed per round; max_concurrent: requests in flight at once.
+        max_error_chars: how much of an error or a refusing response body the log keeps.
+    """
+
+    dispatch: bool = True
+    poll_interval_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(5.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    backoff_s: float = Field(10.0, ge=0)
+    max_backoff_s: float = Field(3600.0, ge=0)
+    lease_s: float = Field(60.0, gt=0)
+    batch_size: int = Field(50, ge=1)
+    max_concurrent: int = Field(8, ge=1)
+    max_error_chars: int = Field(500, ge=50)
+
+
 class LLMPrice(_Section):
     """What one LLM model costs, in USD per million tokens (for the cost estimate metric)."""
 
@@ -652,6 +680,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     redaction: RedactionOptions = RedactionOptions()
     api: ApiSettings = ApiSettings()
+    alerts: AlertSettings = AlertSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 
 

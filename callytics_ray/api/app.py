@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from callytics_ray import __version__
 from callytics_ray.api import calls, ops
-from callytics_ray.api import agents, rubrics, scorecards
+from callytics_ray.alerts import AlertDispatcher
+from callytics_ray.api import agents, alerts, rubrics, scorecards
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
@@ -41,9 +42,10 @@ def create_app(
     """Build the gateway app.
 
     Its state (`app.state.settings`, `.store`, `.runner`, `.variant_picker`, `.rate_limiter`,
-    `.reconciler`) is what the routes read. Start-up runs the reconciler (at once, then every
-    `settings.api.reconcile_interval_s`); shutdown stops it and closes the runner when it has
-    an async `close()`.
+    `.reconciler`, `.alert_dispatcher`) is what the routes read. Start-up runs the reconciler (at
+    once, then every `settings.api.reconcile_interval_s`) and, with `settings.alerts.dispatch`, the
+    alert dispatcher (every `settings.alerts.poll_interval_s`); shutdown stops them and closes the
+    runner when it has an async `close()`.
 
     Args:
         settings: `settings.api` sets auth, limits and the reconciler; `settings.audio` the probe.
@@ -61,9 +63,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.reconciler.start()
+        if settings.alerts.dispatch:
+            app.state.alert_dispatcher.start()
         try:
             yield
         finally:
+            await app.state.alert_dispatcher.stop()
             await app.state.reconciler.stop()
             close = getattr(app.state.runner, "close", None)
             if close is not None:
@@ -78,11 +83,13 @@ def create_app(
     app.state.reconciler = Reconciler(
         store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts
     )
+    app.state.alert_dispatcher = AlertDispatcher(store, settings.alerts)
     install_error_handlers(app)
     app.include_router(calls.router)
     app.include_router(ops.router)
     app.include_router(agents.router)
     app.include_router(rubrics.router)
     app.include_router(scorecards.router)
+    app.include_router(alerts.router)
     install_console(app)
     return app

@@ -1,10 +1,12 @@
 """Scoring a stored call: its tenant's rubrics and category sets in force, applied to its analysis,
-and the result stored. The gateway runs it when a call finishes and when a call is re-scored."""
+and the result stored. The gateway runs it when a call finishes and when a call is re-scored; only
+a call that has just finished owes its tenant's alert subscriptions their deliveries."""
 
 from __future__ import annotations
 
 import logging
 
+from callytics_ray.alerts import enqueue_for
 from callytics_ray.analytics import Assessment, assess
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import CallStore
@@ -24,13 +26,20 @@ def assess_and_store(store: CallStore, analysis: CallAnalysis, *, tenant: str) -
 
 
 def assess_finished_call(store: CallStore, analysis: CallAnalysis, *, tenant: str) -> None:
-    """`assess_and_store` for a call that has just finished: never raises, so the call is stored
-    with its status whatever happens here; a failure is recorded with the assessment (and logged)."""
+    """`assess_and_store` for a call that has just finished, then its alert deliveries stored
+    (`alerts.enqueue_for`; sent once the call is stored finished). Never raises, so the call is
+    stored with its status whatever happens here; a scoring failure is recorded with the
+    assessment, an alerting one logged."""
     try:
-        assess_and_store(store, analysis, tenant=tenant)
+        assessment = assess_and_store(store, analysis, tenant=tenant)
     except Exception as err:  # scoring is derived data: it must never cost the call
         logger.exception("call %s: scoring failed; the call is stored all the same", analysis.call_id)
         try:
             store.save_assessment(analysis.call_id, None, error=f"{type(err).__name__}: {err}")
         except Exception:
             logger.exception("call %s: could not record the scoring failure", analysis.call_id)
+        return
+    try:
+        enqueue_for(store, assessment, analysis, tenant=tenant)
+    except Exception:  # alerts are derived too; the call is stored regardless
+        logger.exception("call %s: storing its alert deliveries failed", analysis.call_id)

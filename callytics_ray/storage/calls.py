@@ -19,7 +19,8 @@ from callytics_ray.storage.models import (
 )
 from callytics_ray.storage.sorting import call_order
 from callytics_ray.storage.tables import (
-    Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard, CallStatus, Job, Utterance, Word, utcnow,
+    AlertAttemptRow, AlertDeliveryRow, Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard,
+    CallStatus, Job, Utterance, Word, utcnow,
 )
 
 
@@ -136,7 +137,10 @@ class CallRepository(Repository):
         with Session(self.engine) as session:
             call = find_call(session, call_id, tenant)
             fts.unindex_call(session.connection(), call_id)
-            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment):
+            deliveries = select(AlertDeliveryRow.id).where(AlertDeliveryRow.call_id == call_id)
+            session.exec(delete(AlertAttemptRow).where(AlertAttemptRow.delivery_id.in_(deliveries)))
+            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment,
+                          AlertDeliveryRow):
                 session.exec(delete(table).where(table.call_id == call_id))
             session.delete(call)
             session.commit()

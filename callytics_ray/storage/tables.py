@@ -194,3 +194,62 @@ class CallCategory(SQLModel, table=True):
     set_version: int
     category: str = Field(index=True, max_length=64)
     match_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AlertSubscriptionRow(SQLModel, table=True):
+    """A tenant's webhook subscription (callytics_ray.alerts.AlertSubscription); the secret is kept
+    as given, since signing needs it (it is never returned by the API)."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = (UniqueConstraint("tenant", "name", name="uq_alert_subscriptions_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=64)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    categories: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of names, or ["*"]
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(max_length=256)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertDeliveryRow(SQLModel, table=True):
+    """One alert owed for one call and category: stored before it is sent, then claimed with a
+    lease (`claimed_by`, `lease_until`, epoch seconds) by one dispatcher at a time."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("tenant", "alert", "call_id", "category_set", "category",
+                                       name="uq_alert_deliveries_match"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant: str = Field(index=True, max_length=64)
+    alert: str = Field(max_length=64)
+    call_id: str = Field(foreign_key="calls.id", index=True, ondelete="CASCADE", max_length=36)
+    category_set: str = Field(max_length=64)
+    category: str = Field(max_length=64)
+    payload_json: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=16)  # pending|delivered|failed
+    attempts: int = 0
+    next_attempt_at: float | None = Field(default=None, index=True)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertAttemptRow(SQLModel, table=True):
+    """One try to send a delivery, for its log."""
+
+    __tablename__ = "alert_delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="alert_deliveries.id", index=True, ondelete="CASCADE", max_length=36)
+    number: int
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -8,14 +8,8 @@ from __future__ import annotations
 import pytest
 
 from callytics_ray.analytics import Category, builtin_rubric, categorize, evaluate, parse_rule, score
-from callytics_ray.pipeline import analyze_file
 
 pytestmark = pytest.mark.models
-
-
-@pytest.fixture(scope="module")
-def real_call(session_settings, local_stages, data_dir):
-    return analyze_file(data_dir / "stereo_diarization.wav", session_settings, stages=local_stages)
 
 
 def start_of(analysis, word: str) -> float:

@@ -109,3 +109,18 @@ def test_static_assets_are_served_and_not_in_openapi(client):
     assert client.get("/console/static/console.js").status_code == 200
     assert client.get("/console/static/console.css").status_code == 200
     assert not [p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/console")]
+
+
+def test_the_call_page_lists_the_alerts_the_call_sent(client, store, call_id):
+    from callytics_ray.alerts import AlertSubscription, NewDelivery
+
+    store.put_alert(AlertSubscription(name="crm", categories=["refunds"], url="http://127.0.0.1:9/hook",
+                                      secret="0123456789abcdef"), tenant="acme")
+    _sign_in(client, store)
+    assert 'id="alerts"' not in client.get(f"/console/calls/{call_id}").text  # none sent: no list
+    store.add_deliveries([NewDelivery(id="d-1", tenant="acme", alert="crm", call_id=call_id, category_set="topics",
+                                      category="refunds", payload_json="{}")])
+    page = client.get(f"/console/calls/{call_id}").text
+    assert 'id="alerts"' in page and 'data-alert="crm" data-category="refunds"' in page
+    assert '<span class="alert-status">pending</span>' in page and "0 attempts" in page
+    assert "127.0.0.1:9" not in page  # the webhook's address is for admins (the delivery log), not reviewers

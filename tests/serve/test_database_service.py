@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
+from callytics_ray.alerts import AlertSubscription, AttemptOutcome, enqueue_for
 from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.errors import NotFoundError
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
@@ -79,6 +80,12 @@ _RUBRIC = Rubric.model_validate({"name": "qa", "items": [{"id": "refund", "descr
     "check": {"kind": "rule", "rule": {"kind": "phrase", "phrases": ["refund"]}}}]})
 _CATEGORIES = CategorySet.model_validate({"name": "topics", "categories": [
     {"name": "refund", "rule": {"kind": "phrase", "phrases": ["refund"]}}]})
+_ALERT = AlertSubscription(name="hook", categories=["refund"], url="http://127.0.0.1:9/hook", secret="0123456789abcdef")
+_FAILED = AttemptOutcome(status="failed", started_at="2026-12-01T00:00:00Z", duration_ms=1.0, status_code=410)
+
+
+def _delivery_id(store: CallStore) -> str:
+    return store.list_deliveries(tenant="acme", alert="hook")[0].id
 
 # Every public CallStore method, in an order that makes each meaningful; the test below fails
 # until a new method is added here, so a new write cannot go untried on the gateway.
@@ -125,6 +132,23 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
      is None),
     ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),
     ("agent_scores", lambda s: [(a.calls, a.mean_score) for a in s.agent_scores("qa", tenant="acme")] == [(1, 100.0)]),
+    ("put_alert", lambda s: s.put_alert(_ALERT, tenant="acme")[1]),
+    ("get_alert", lambda s: s.get_alert("hook", tenant="acme").url == "http://127.0.0.1:9/hook"),
+    ("list_alerts", lambda s: [a.name for a in s.list_alerts(tenant="acme")] == ["hook"]),
+    ("alerts_in_force", lambda s: [a.secret.get_secret_value() for a in s.alerts_in_force(tenant="acme")]
+     == ["0123456789abcdef"]),
+    ("add_deliveries", lambda s: len(enqueue_for(s, s.get_assessment("c-1"), s.get_analysis("c-1"), tenant="acme"))
+     == 1),
+    # Deliveries are sent once their call is stored finished (save_analysis above stored it failed).
+    ("set_status", lambda s: s.set_status("c-1", CallStatus.PARTIAL) is None),
+    ("claim_deliveries", lambda s: [(t.alert, t.attempt) for t in s.claim_deliveries("worker-1", 60.0)]
+     == [("hook", 1)]),
+    ("record_attempt", lambda s: s.record_attempt(_delivery_id(s), "worker-1", _FAILED)),
+    ("list_deliveries", lambda s: [(d.status, d.attempts) for d in s.list_deliveries(tenant="acme")]
+     == [("failed", 1)]),
+    ("get_delivery", lambda s: s.get_delivery(_delivery_id(s), tenant="acme").last_status_code == 410),
+    ("redeliver", lambda s: s.redeliver(_delivery_id(s), tenant="acme")),
+    ("delete_alert", lambda s: s.delete_alert("hook", tenant="acme") is None),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
@@ -148,7 +172,8 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert set(database.forwarded) == set(WRITE_METHODS)
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
-            "save_assessment"} <= set(WRITE_METHODS)
+            "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
+            "redeliver"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

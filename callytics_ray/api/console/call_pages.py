@@ -1,12 +1,14 @@
 """The console's page for one call: facts and flags, stage states (live while it runs, Retry when
 it failed), waveform with speaker lanes, sentiment over time, quality charts, summary, the
-transcript with redactions masked, and downloads. The page's data is the API's `get_call`."""
+transcript with redactions masked, the alerts it sent, and downloads. The page's data is the API's
+`get_call` (and its scorecard and alerts routes)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from callytics_ray.api import alerts as alerts_api
 from callytics_ray.api import calls as calls_api
 from callytics_ray.api import scorecards as scorecards_api
 from callytics_ray.api.errors import ConflictError
@@ -34,7 +36,8 @@ def call_page(
     except NotFoundError:
         return render_page(request, "not_found.html", status_code=404, caller=caller, call_id=call_id)
     return render_page(request, "call.html", page=build_call_page(call, caller), call=call, caller=caller,
-                       console_header=CONSOLE_HEADER, assessment=_assessment(call_id, caller, store))
+                       console_header=CONSOLE_HEADER, assessment=_assessment(call_id, caller, store),
+                       alerts=alerts_api.call_alerts(call_id, caller=caller, store=store).items)
 
 
 def _assessment(call_id: str, caller: ApiKeyRecord, store: CallStore) -> StoredAssessment | None:
