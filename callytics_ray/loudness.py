@@ -23,27 +23,40 @@ _FLOOR_LUFS = -120.0  # digital silence, instead of -inf
 _OFFSET = -0.691  # BS.1770: loudness = -0.691 + 10 log10(mean square of the K-weighted signal)
 
 
+# pyloudnorm filters and copies a whole signal in float64: a 4-hour call goes through in chunks of
+# this many frames, each led in by a second of the audio before it (the K-weighting filters settle
+# within milliseconds), so the chunks' frames equal the whole signal's.
+_CHUNK_FRAMES = 3000
+_LEAD_IN_FRAMES = 10
+
+
 def measure_envelope(channels: Sequence[np.ndarray], sample_rate_hz: int, frame_s: float = FRAME_S) -> LoudnessEnvelope:
     """K-weighted loudness of consecutive `frame_s` frames of each channel.
 
     pyloudnorm's meter with a one-frame block and no overlap yields exactly this as its
     blockwise loudness; its integrated figure (over the whole channel) is not what we need.
     """
+    frame = int(round(frame_s * sample_rate_hz))
+    rows = [_channel_frames(samples, sample_rate_hz, frame_s, frame) for samples in channels]
+    width = min((len(r) for r in rows), default=0)
+    return LoudnessEnvelope(frame_s=frame_s, frames_lufs=np.stack([r[:width] for r in rows]) if rows else np.zeros((0, 0)))
+
+
+def _channel_frames(samples: np.ndarray, rate: int, frame_s: float, frame: int) -> np.ndarray:
+    """# shape: (num_frames,)"""
     import pyloudnorm
 
-    rows = []
-    frame = int(round(frame_s * sample_rate_hz))
-    for samples in channels:
-        usable = len(samples) // frame * frame
-        if usable == 0:
-            rows.append(np.full(0, _FLOOR_LUFS, dtype=np.float32))
-            continue
-        meter = pyloudnorm.Meter(sample_rate_hz, block_size=frame_s, overlap=0.0)
-        meter.integrated_loudness(np.asarray(samples[:usable], dtype=np.float64))
-        levels = np.asarray(meter.blockwise_loudness, dtype=np.float64)
-        rows.append(np.nan_to_num(np.maximum(levels, _FLOOR_LUFS), nan=_FLOOR_LUFS).astype(np.float32))
-    width = min(len(r) for r in rows) if rows else 0
-    return LoudnessEnvelope(frame_s=frame_s, frames_lufs=np.stack([r[:width] for r in rows]) if rows else np.zeros((0, 0)))
+    meter = pyloudnorm.Meter(rate, block_size=frame_s, overlap=0.0)
+    num_frames = len(samples) // frame
+    out = np.full(num_frames, _FLOOR_LUFS, dtype=np.float32)
+    for first in range(0, num_frames, _CHUNK_FRAMES):
+        lead = min(_LEAD_IN_FRAMES, first)
+        last = min(first + _CHUNK_FRAMES, num_frames)
+        chunk = np.asarray(samples[(first - lead) * frame : last * frame], dtype=np.float64)
+        meter.integrated_loudness(chunk)
+        levels = np.asarray(meter.blockwise_loudness[lead:], dtype=np.float64)
+        out[first:last] = np.nan_to_num(np.maximum(levels, _FLOOR_LUFS), nan=_FLOOR_LUFS)
+    return out
 
 
 def frame_mask(num_frames: int, frame_s: float, intervals: Sequence[tuple[float, float]]) -> np.ndarray:
