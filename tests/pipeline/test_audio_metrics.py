@@ -156,6 +156,8 @@ def test_a_channel_scaled_by_minus_10_db_is_that_party_10_db_quieter(data_dir, t
     loudness, normalised = {}, {}
     for name, path in (("original", data_dir / BLEED), ("quieter", quieter)):
         audio = load_audio(path)
+        # Compact: one value per 100 ms per kept channel (36,000 per channel for an hour).
+        assert audio.info.loudness.frames_lufs.shape == (2, int(audio.info.duration_s / 0.1))
         quality = QualityAnalyzer().measure(utterances, roles, duration_s=audio.info.duration_s,
                                             loudness=audio.info.loudness)
         loudness[name] = {s.role: s.loudness_lufs for s in quality.speakers}
