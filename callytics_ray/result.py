@@ -116,7 +116,44 @@ class ResponseLatencyResult(_Model):
     max_s: float
 
 
+class LoudnessPoint(_Model):
+    """Loudness of one utterance of a speaker, on the original levels."""
+
+    start: float
+    end: float
+    lufs: float
+
+
+class TalkSpeedPoint(_Model):
+    """A speaker's words and talk time in one window of the call."""
+
+    start: float
+    end: float
+    words: int = Field(description="words that start in the window")
+    talk_time_s: float
+    wpm: float = Field(description="words per minute of talk time in the window")
+
+
+class NonTalkInstance(_Model):
+    """A stretch of the call with nobody talking."""
+
+    start: float
+    end: float
+    duration_s: float
+
+
 class SpeakerQualityResult(_Model):
+    """One speaker's figures.
+
+    Attributes:
+        loudness_lufs: gated loudness (ITU-R BS.1770, LUFS) over the speaker's speech, measured on
+            the recording before noise reduction and loudness normalisation, on the speaker's own
+            channel of a dual-channel call; None when the audio's envelope is unknown (older calls).
+        loudness: the same per utterance, in time order.
+        talk_speed: words per minute per window of `QualityOptions.talk_speed_window_s`, the
+            windows in which the speaker talked; their `words` add up to `words`.
+    """
+
     speaker: str
     role: Role | None = None
     talk_time_s: float
@@ -128,10 +165,20 @@ class SpeakerQualityResult(_Model):
     negative_words: dict[str, int] = {}
     profane_words: dict[str, int] = {}
     politeness_markers: dict[str, int] = {}
+    loudness_lufs: float | None = None
+    loudness: list[LoudnessPoint] = []
+    talk_speed: list[TalkSpeedPoint] = []
 
 
 class QualityResult(_Model):
-    """Communication-quality metrics of a call."""
+    """Communication-quality metrics of a call.
+
+    Attributes:
+        non_talk_time_s: total time with nobody talking, in stretches of at least
+            `QualityOptions.non_talk_min_s` (leading and trailing ones included, as AWS counts
+            NonTalkTime); `non_talk_ratio` is its share of the call, `non_talk` the stretches.
+            None on calls analysed before it was measured.
+    """
 
     duration_s: float
     talk_share_by_role: dict[str, float]
@@ -142,6 +189,9 @@ class QualityResult(_Model):
     interruptions: list[InterruptionResult] = []
     response_latency: list[ResponseLatencyResult] = []
     speakers: list[SpeakerQualityResult] = []
+    non_talk_time_s: float | None = None
+    non_talk_ratio: float | None = None
+    non_talk: list[NonTalkInstance] = []
 
 
 class ConflictResult(_Model):

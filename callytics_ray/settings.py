@@ -188,12 +188,17 @@ class QualityOptions(_Section):
         backchannel_max_words: overlaps of this many words or fewer ("okay", "yes") are not
             interruptions.
         max_response_latency_s: gaps between parties longer than this are not counted as responses.
+        non_talk_min_s: a stretch with nobody talking counts as non-talk time from this length on
+            (AWS Call Analytics' NonTalkTime: hold, dead air).
+        talk_speed_window_s: talk speed over the call is words per minute in windows this long.
     """
 
     min_overlap_s: float = Field(0.1, ge=0.0)
     interruption_min_overlap_s: float = Field(0.3, ge=0.0)
     backchannel_max_words: int = Field(2, ge=0)
     max_response_latency_s: float = Field(10.0, gt=0)
+    non_talk_min_s: float = Field(3.0, ge=0.0)
+    talk_speed_window_s: float = Field(15.0, gt=0)
 
 
 class LLMOptions(_Section):

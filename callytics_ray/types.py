@@ -13,6 +13,26 @@ import numpy as np
 ChannelLayoutName = Literal["mono", "dual"]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class LoudnessEnvelope:
+    """Loudness of the recording as decoded, before noise reduction and gain: what the parties
+    really sounded like, which loudness normalisation flattens.
+
+    Attributes:
+        frame_s: length of each frame (100 ms: four make one ITU-R BS.1770 gating block).
+        frames_lufs: per kept channel, the K-weighted loudness of each consecutive frame in LUFS
+            (ITU-R BS.1770, as pyloudnorm measures it).  # shape: (num_channels, num_frames)
+    """
+
+    frame_s: float
+    frames_lufs: np.ndarray
+
+    def channel(self, index: int | None) -> np.ndarray:
+        """The frames of one kept channel (the only one of a mono call; None: channel 0)."""
+        rows = self.frames_lufs
+        return rows[min(index or 0, len(rows) - 1)]
+
+
 @dataclass(frozen=True, slots=True)
 class AudioInfo:
     """What the audio processor learned about a recording.
@@ -28,6 +48,7 @@ class AudioInfo:
         speech_ratio: share of the recording that voice activity detection calls speech.
         noise_reduced: whether noise reduction ran.
         gain_db: gain applied by loudness normalisation.
+        loudness: the original loudness envelope per kept channel (None when not measured).
     """
 
     duration_s: float
@@ -40,6 +61,7 @@ class AudioInfo:
     speech_ratio: float
     noise_reduced: bool = False
     gain_db: float = 0.0
+    loudness: LoudnessEnvelope | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""Call metrics a rule can compare: sentiment, silence, overtalk, talk share, duration,
-interruptions. Read off the stored analysis (its quality and sentiment stages), never recomputed.
+"""Call metrics a rule can compare: sentiment, silence and non-talk time, overtalk, talk share,
+duration, interruptions, talk speed, loudness per party. Read off the stored analysis (its quality
+and sentiment stages), never recomputed.
 
 A metric the call lacks (its stage failed, or no roles are known) is None, with the reason.
 """
@@ -30,6 +31,13 @@ MetricName = Literal[
     "customer_interruptions",
     "agent_longest_interruption_s",
     "agent_speaking_rate_wpm",
+    "customer_speaking_rate_wpm",
+    "agent_loudness_lufs",
+    "customer_loudness_lufs",
+    "customer_max_loudness_lufs",
+    "non_talk_time_s",
+    "non_talk_ratio",
+    "non_talk_instances",
 ]
 METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
 
@@ -86,6 +94,48 @@ def _agent_longest_interruption(analysis: CallAnalysis) -> float:
     return max((i.overlap_s for i in _quality(analysis).interruptions if i.interrupter in agents), default=0.0)
 
 
+def _weighted(speakers: list, field: str) -> float:
+    """A role's figure over its speakers (a transfer: several agents), weighted by talk time."""
+    talk = sum(s.talk_time_s for s in speakers)
+    values = [(getattr(s, field), s.talk_time_s) for s in speakers]
+    return sum(v * t for v, t in values) / talk if talk > 0 else values[0][0]
+
+
+def _speaking_rate(role: str) -> Callable[[CallAnalysis], float]:
+    return lambda analysis: _weighted(_speakers_of(analysis, role), "speaking_rate_wpm")
+
+
+def _loud_speakers(analysis: CallAnalysis, role: str) -> list:
+    speakers = [s for s in _speakers_of(analysis, role) if s.loudness_lufs is not None]
+    if not speakers:
+        raise MissingMetric(f"the {role}'s loudness was not measured (no loudness envelope of the audio)")
+    return speakers
+
+
+def _loudness(role: str) -> Callable[[CallAnalysis], float]:
+    return lambda analysis: _weighted(_loud_speakers(analysis, role), "loudness_lufs")
+
+
+def _max_loudness(role: str) -> Callable[[CallAnalysis], float]:
+    """The loudest utterance of the role's speakers (a raised voice)."""
+
+    def value(analysis: CallAnalysis) -> float:
+        speakers = _loud_speakers(analysis, role)
+        return max((p.lufs for s in speakers for p in s.loudness), default=max(s.loudness_lufs for s in speakers))
+
+    return value
+
+
+def _non_talk(read: Callable) -> Callable[[CallAnalysis], float]:
+    def value(analysis: CallAnalysis) -> float:
+        quality = _quality(analysis)
+        if quality.non_talk_time_s is None:
+            raise MissingMetric("the call was analysed before non-talk time was measured")
+        return float(read(quality))
+
+    return value
+
+
 def _headline_figure(name: str) -> Callable[[CallAnalysis], float]:
     """An agent figure of `callytics_ray.headline` (the one place that reads those)."""
 
@@ -122,6 +172,13 @@ _METRICS: dict[str, Callable[[CallAnalysis], float]] = {
     "customer_interruptions": _interruptions_by("customer"),
     "agent_longest_interruption_s": _agent_longest_interruption,
     "agent_speaking_rate_wpm": _headline_figure("agent_speaking_rate_wpm"),
+    "customer_speaking_rate_wpm": _speaking_rate("customer"),
+    "agent_loudness_lufs": _loudness("agent"),
+    "customer_loudness_lufs": _loudness("customer"),
+    "customer_max_loudness_lufs": _max_loudness("customer"),
+    "non_talk_time_s": _non_talk(lambda q: q.non_talk_time_s),
+    "non_talk_ratio": _non_talk(lambda q: q.non_talk_ratio),
+    "non_talk_instances": _non_talk(lambda q: len(q.non_talk)),
 }
 
 

@@ -1,5 +1,6 @@
-"""The audio stage: decode, pick the channel layout, measure, reduce noise, normalise loudness, and
-on dual-channel calls silence each channel's crosstalk from the other party."""
+"""The audio stage: decode, pick the channel layout, measure (SNR, speech, the original loudness
+envelope), reduce noise, normalise loudness, and on dual-channel calls silence each channel's
+crosstalk from the other party."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from callytics_ray.audio.decode import decode_audio
 from callytics_ray.audio.enhance import estimate_snr_db, normalize_loudness, reduce_noise
 from callytics_ray.audio.layout import is_dual_channel
 from callytics_ray.errors import SilentAudioError
+from callytics_ray.loudness import measure_envelope
 from callytics_ray.settings import AudioOptions, ChannelLayout
 from callytics_ray.types import AudioInfo, ProcessedAudio
 from callytics_ray.vad import speech_ratio, speech_regions
@@ -65,6 +67,9 @@ def load_audio(
     if ratio < options.min_speech_ratio:
         raise SilentAudioError(f"{label} contains no speech (speech ratio {ratio:.3f})")
     snr_db = min(estimate_snr_db(c, rate) for c in channels)
+    # Measured before noise reduction and gain, which flatten exactly the differences in level
+    # between parties and over the call that loudness per speaker reports.
+    loudness = measure_envelope(channels, rate)
 
     denoise = options.noise_reduction == "on" or (
         options.noise_reduction == "auto" and snr_db < options.noise_reduction_below_snr_db
@@ -94,6 +99,7 @@ def load_audio(
         speech_ratio=round(ratio, 4),
         noise_reduced=denoise,
         gain_db=round(float(np.mean(gains)), 2) if gains else 0.0,
+        loudness=loudness,
     )
     logger.debug("processed %s: %s", label, info)
     return ProcessedAudio(info=info, channels=tuple(cleaned), sample_rate_hz=rate)

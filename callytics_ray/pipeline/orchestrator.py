@@ -251,7 +251,8 @@ async def _conversation(
     one stream of words, so only the turns know where two people talked at once.
     """
     measure = functools.partial(
-        QualityAnalyzer().measure, duration_s=info.duration_s, options=settings.quality, turns=turns
+        QualityAnalyzer().measure, duration_s=info.duration_s, options=settings.quality, turns=turns,
+        loudness=info.loudness,
     )
     punctuated = await run.stage("punctuation", lambda: backend.punctuate(utterances, language)) or utterances
     redacted = await run.local("redaction", redact_utterances, punctuated, settings.redaction)

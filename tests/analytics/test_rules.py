@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from callytics_ray.analytics import evaluate, parse_rule
-from callytics_ray.result import InterruptionResult
+from callytics_ray.result import InterruptionResult, LoudnessPoint, NonTalkInstance
 from tests.analytics.build import SPEAKER, call, line, quality, sentiment
 
 
@@ -225,6 +225,35 @@ def test_interruption_metrics_are_per_role():
     assert matched(metric("agent_interruptions", "==", 2), analysis) is True
     assert matched(metric("customer_interruptions", "==", 1), analysis) is True
     assert matched(metric("interruptions", "==", 3), analysis) is True
+
+
+def test_loudness_talk_speed_and_non_talk_metrics():
+    agent, customer = SPEAKER["agent"], SPEAKER["customer"]
+    base = quality()
+    speakers = [
+        s.model_copy(update={"loudness_lufs": -24.0 if s.role == "agent" else -15.5, "speaking_rate_wpm": 180.0,
+                             "loudness": [LoudnessPoint(start=0.0, end=3.0, lufs=-20.0),
+                                          LoudnessPoint(start=9.0, end=12.0, lufs=-11.2)] if s.role == "customer" else []})
+        for s in base.speakers
+    ]
+    shouting = base.model_copy(update={
+        "speakers": speakers, "non_talk_time_s": 7.5, "non_talk_ratio": 0.125,
+        "non_talk": [NonTalkInstance(start=20.0, end=24.0, duration_s=4.0), NonTalkInstance(start=40.0, end=43.5, duration_s=3.5)],
+    })
+    analysis = call(line("agent", 0.0, "hello"), quality=shouting)
+    assert {agent, customer} == {s.speaker for s in speakers}
+    assert matched(metric("customer_loudness_lufs", ">", -20), analysis) is True
+    assert matched(metric("agent_loudness_lufs", ">", -20), analysis) is False
+    assert matched(metric("customer_max_loudness_lufs", "==", -11.2), analysis) is True
+    assert matched(metric("customer_speaking_rate_wpm", ">=", 180), analysis) is True
+    assert matched(metric("non_talk_time_s", ">", 7), analysis) is True
+    assert matched(metric("non_talk_ratio", "<", 0.1), analysis) is False
+    assert matched(metric("non_talk_instances", "==", 2), analysis) is True
+    # A call stored before these were measured: unknown with the reason, never a made-up 0.
+    older = evaluate(parse_rule(metric("customer_loudness_lufs", ">", -20)), call(line("agent", 0.0, "hi"), quality=base))
+    assert older.matched is None and "loudness was not measured" in older.unknown
+    older = evaluate(parse_rule(metric("non_talk_time_s", ">", 7)), call(line("agent", 0.0, "hi"), quality=base))
+    assert older.matched is None and "before non-talk time" in older.unknown
 
 
 def test_a_metric_the_call_lacks_is_unknown():

@@ -147,8 +147,10 @@ def test_the_quality_panel_is_small_charts_with_their_numbers_in_words(driver, g
     _open(driver, gateway, sign_in, call["id"])
     figures = driver.find_elements(By.CSS_SELECTOR, "#quality figure.mini-chart")
     titles = [f.find_element(By.TAG_NAME, "h3").text for f in figures]
-    assert titles == ["Talk share", "Silence and overtalk", "Interruptions made", "Speaking rate", "Response latency"]
-    for figure in figures:
+    assert titles == ["Talk share", "Silence and overtalk", "Interruptions made", "Speaking rate", "Response latency",
+                      "Talk speed over the call", "Loudness"]
+    bar_figures, line_figures = figures[:5], figures[5:]
+    for figure in bar_figures:
         canvas = figure.find_element(By.TAG_NAME, "canvas")
         bars = wait(driver).until(lambda d: _js(d, """
             const chart = Chart.getChart(arguments[0]); if (!chart) return null;
@@ -166,8 +168,19 @@ def test_the_quality_panel_is_small_charts_with_their_numbers_in_words(driver, g
     assert f"the longest {quality['longest_silence_s']:.1f} s" in alts["Silence and overtalk"]
     for row in quality["response_latency"]:
         assert f"max {row['max_s']:.2f} s" in alts["Response latency"]
+    assert f"non-talk time {quality['non_talk_time_s']:.1f} s" in alts["Silence and overtalk"]
+    # Talk speed and loudness over the call: one line per party, a point per window / utterance.
+    for figure, field in zip(line_figures, ("talk_speed", "loudness"), strict=True):
+        canvas = figure.find_element(By.TAG_NAME, "canvas")
+        lines = wait(driver).until(lambda d: _js(d, """
+            const chart = Chart.getChart(arguments[0]); if (!chart) return null;
+            return chart.data.datasets.map((d, i) => [d.label, chart.getDatasetMeta(i).data.length]);""", canvas))
+        assert lines == [[_label(p), len(p[field])] for p in quality["speakers"]], (figure.text, lines)
+        assert all(n > 0 for _, n in lines) and canvas.size["width"] > 100 and canvas.size["height"] > 100
+    for party in quality["speakers"]:
+        assert f"{_label(party)} {party['loudness_lufs']:.1f} LUFS" in alts["Loudness"]
     # Response latency: mean, median and max per direction.
-    latency = figures[-1].find_element(By.TAG_NAME, "canvas")
+    latency = figures[4].find_element(By.TAG_NAME, "canvas")
     assert _js(driver, "return Chart.getChart(arguments[0]).data.datasets.map(d => d.label)", latency) == ["mean", "median", "max"]
     _js(driver, "document.getElementById('quality').scrollIntoView()")
     screenshot(driver, "call-page-quality")

@@ -65,6 +65,12 @@ def test_call_with_bleed_reads_as_a_dialogue(deployed: DeployedApp, submit_key: 
     assert "philip" not in customer and "twentieth" not in customer and "20th" not in customer
     speech = sum(float(line.split()[4]) for line in rttm.splitlines())
     assert speech < call["result"]["audio"]["duration_s"]
+    # The audio-processor's loudness envelope reaches quality through the gateway: every turn was
+    # mixed at -24 dBFS, and each party's loudness is read on its own channel before normalisation.
+    quality = call["result"]["quality"]
+    assert all(-25.0 < p["loudness_lufs"] < -23.0 for p in quality["speakers"]), quality["speakers"]
+    assert all(len(p["loudness"]) == sum(s["speaker"] == p["speaker"] for s in segments) for p in quality["speakers"])
+    assert quality["non_talk_time_s"] == 0.0  # pauses of 0.45-0.7 s only
 
 
 def test_api_docs_are_served(deployed: DeployedApp):

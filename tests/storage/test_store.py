@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from callytics_ray.errors import NotFoundError
-from callytics_ray.result import AudioResult, CallAnalysis, SegmentResult, SentimentResult, WordResult
+from sqlmodel import Session
+
+from callytics_ray.result import (
+    AudioResult, CallAnalysis, LoudnessPoint, NonTalkInstance, QualityResult, SegmentResult, SentimentResult,
+    SpeakerQualityResult, TalkSpeedPoint, WordResult,
+)
 from callytics_ray.storage import CallFilter, CallStatus, CallStore
+from callytics_ray.storage.tables import Analysis
 from callytics_ray.storage.keys import create_api_key, revoke_api_key, verify_api_key
 
 
@@ -59,6 +66,39 @@ def test_round_trip_keeps_the_contract(store):
     assert loaded.model_dump(exclude_none=True) == original.model_dump(exclude_none=True)
     record = store.get_call("c-1")
     assert record.status == CallStatus.COMPLETED and record.language == "en" and record.duration_s == 30.0
+
+
+def test_audio_metrics_round_trip_and_results_stored_before_them_still_load(store):
+    speakers = [SpeakerQualityResult(
+        speaker=f"SPEAKER_0{i}", role=role, talk_time_s=4.0, talk_share=0.5, words=10, speaking_rate_wpm=150.0,
+        interruptions_made=0, loudness_lufs=-23.5 - i,
+        loudness=[LoudnessPoint(start=2.5 * i, end=2.5 * i + 2, lufs=-23.5 - i)],
+        talk_speed=[TalkSpeedPoint(start=0.0, end=15.0, words=10, talk_time_s=4.0, wpm=150.0)],
+    ) for i, role in enumerate(("agent", "customer"))]
+    quality = QualityResult(duration_s=30.0, talk_share_by_role={"agent": 0.5, "customer": 0.5}, silence_ratio=0.7,
+                            longest_silence_s=3.0, overtalk_s=0.0, overtalk_ratio=0.0, speakers=speakers,
+                            non_talk_time_s=25.0, non_talk_ratio=0.8333,
+                            non_talk=[NonTalkInstance(start=5.0, end=30.0, duration_s=25.0)])
+    current = analysis("c-new").model_copy(update={"quality": quality})
+    store.save_analysis(current)
+    assert store.get_analysis("c-new").quality == quality
+    # A result stored before these fields existed: its JSON has none of their keys.
+    older = json.loads(current.model_dump_json(exclude_none=True))
+    for key in ("non_talk_time_s", "non_talk_ratio", "non_talk"):
+        older["quality"].pop(key)
+    for party in older["quality"]["speakers"]:
+        for key in ("loudness_lufs", "loudness", "talk_speed"):
+            party.pop(key)
+    store.save_analysis(analysis("c-old"))
+    with Session(store.engine) as session:
+        row = session.get(Analysis, "c-old")
+        row.result_json = json.dumps({**older, "call_id": "c-old"})
+        session.add(row)
+        session.commit()
+    loaded = store.get_analysis("c-old").quality
+    assert loaded.non_talk_time_s is None and loaded.non_talk == []
+    assert [(s.loudness_lufs, s.loudness, s.talk_speed) for s in loaded.speakers] == [(None, [], [])] * 2
+    assert loaded.speakers[0].speaking_rate_wpm == 150.0
 
 
 def test_saving_twice_replaces_utterances_and_index(store):

@@ -14,8 +14,8 @@ from callytics_ray.api.console.transcript_view import (
 from callytics_ray.api.schemas import CallView
 from callytics_ray.export import FORMATS, MEDIA_TYPES
 from callytics_ray.result import (
-    CallAnalysis, CallSentimentResult, PiiType, QualityResult, RedactionResult, ResponseLatencyResult, SegmentResult,
-    SpeakerQualityResult, SpeakerSentimentResult, TrajectoryPoint, WordResult,
+    CallAnalysis, CallSentimentResult, LoudnessPoint, NonTalkInstance, PiiType, QualityResult, RedactionResult, ResponseLatencyResult, SegmentResult,
+    SpeakerQualityResult, SpeakerSentimentResult, TalkSpeedPoint, TrajectoryPoint, WordResult,
 )
 from callytics_ray.storage import StageState
 from callytics_ray.storage.keys import ApiKeyRecord
@@ -149,6 +149,36 @@ def test_quality_charts_carry_their_numbers_in_words():
     latency = charts["quality-latency"]
     assert [s["label"] for s in latency.spec.as_json()["series"]] == ["mean", "median", "max"]
     assert latency.alt == "Agent (A) to Customer (B): mean 0.60 s, median 0.50 s, max 0.90 s over 2 replies."
+
+
+def test_loudness_and_talk_speed_draw_one_line_per_party_over_the_call():
+    analysis = _analysis()
+    quality = analysis.quality
+    agent, customer = quality.speakers
+    analysis.quality = quality.model_copy(update={
+        "non_talk_time_s": 3.2, "non_talk_ratio": 0.32, "non_talk": [NonTalkInstance(start=0, end=3.2, duration_s=3.2)],
+        "speakers": [
+            agent.model_copy(update={"loudness_lufs": -24.1, "loudness": [LoudnessPoint(start=1, end=4, lufs=-23.9),
+                                                                          LoudnessPoint(start=8, end=9.5, lufs=-25.0)],
+                                     "talk_speed": [TalkSpeedPoint(start=0, end=5, words=8, talk_time_s=3, wpm=160.0),
+                                                    TalkSpeedPoint(start=5, end=10, words=12, talk_time_s=1.5, wpm=480.0)]}),
+            customer.model_copy(update={"loudness_lufs": -14.0, "loudness": [LoudnessPoint(start=5, end=7, lufs=-14.0)],
+                                        "talk_speed": [TalkSpeedPoint(start=5, end=10, words=8, talk_time_s=2, wpm=240.0)]}),
+        ]})
+    charts = {c.id: c for c in quality_charts(analysis.quality, Speakers(analysis))}
+    assert list(charts)[-2:] == ["quality-talk-speed", "quality-loudness"]
+    loud = charts["quality-loudness"]
+    assert loud.kind == "line" and loud.spec.as_json()["x"] == {"min": 0, "max": 10.0, "label": "seconds"}
+    assert [(s["label"], s["color"], s["points"]) for s in loud.spec.as_json()["series"]] == [
+        ("Agent (A)", "--spk0", [(2.5, -23.9), (8.75, -25.0)]), ("Customer (B)", "--spk1", [(6.0, -14.0)])]
+    assert loud.alt == ("Agent (A) -24.1 LUFS, utterances from -25.0 to -23.9; "
+                        "Customer (B) -14.0 LUFS, utterances from -14.0 to -14.0.")
+    speed = charts["quality-talk-speed"]
+    assert [s["points"] for s in speed.spec.as_json()["series"]] == [[(2.5, 160.0), (7.5, 480.0)], [(7.5, 240.0)]]
+    assert speed.alt == "Agent (A) from 160 to 480 words per minute; Customer (B) from 240 to 240 words per minute."
+    silence = charts["quality-silence"]
+    assert silence.spec.as_json()["labels"] == ["Longest silence", "Overtalk", "Non-talk"]
+    assert "non-talk time 3.2 s (32% of the call) in 1 stretch." in silence.alt
 
 
 def _view(status: str, result: CallAnalysis | None, flags: list[str] = ()) -> CallView:

@@ -1,5 +1,6 @@
-"""The call page's charts: sentiment over the call per party, and the quality panel's small bar
-charts, each with a one-line text alternative (for screen readers, and for whoever wants the number)."""
+"""The call page's charts: sentiment over the call per party, and the quality panel's small
+charts (bars, and loudness and talk speed over the call per party), each with a one-line text
+alternative (for screen readers, and for whoever wants the number)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ def quality_charts(quality: QualityResult | None, speakers: Speakers) -> list[Ch
         charts += [_interruptions(quality, speakers), _speaking_rate(quality, speakers)]
     if quality.response_latency:
         charts.append(_latency(quality, speakers))
+    # Calls analysed before loudness and talk speed over time were measured have neither.
+    if any(s.talk_speed for s in quality.speakers):
+        charts.append(_talk_speed(quality, speakers))
+    if any(s.loudness for s in quality.speakers):
+        charts.append(_loudness(quality, speakers))
     return charts
 
 
@@ -108,13 +114,21 @@ def _talk_share(quality: QualityResult, speakers: Speakers) -> Chart:
 
 
 def _silence(quality: QualityResult) -> Chart:
+    labels, values = ["Longest silence", "Overtalk"], [quality.longest_silence_s, quality.overtalk_s]
+    colours = [SILENCE_COLOUR, OVERTALK_COLOUR]
+    alt = (f"Silence {_pct(quality.silence_ratio):g}% of the call, the longest {quality.longest_silence_s:.1f} s; "
+           f"overtalk {quality.overtalk_s:.1f} s ({_pct(quality.overtalk_ratio):g}% of the call)")
+    if quality.non_talk_time_s is not None:
+        labels.append("Non-talk")
+        values.append(quality.non_talk_time_s)
+        colours.append(SILENCE_COLOUR)
+        n = len(quality.non_talk)
+        alt += (f"; non-talk time {quality.non_talk_time_s:.1f} s ({_pct(quality.non_talk_ratio or 0.0):g}% of the call) "
+                f"in {n} stretch{'es' if n != 1 else ''}")
     return Chart(
-        id="quality-silence", title="Silence and overtalk",
-        alt=(f"Silence {_pct(quality.silence_ratio):g}% of the call, the longest {quality.longest_silence_s:.1f} s; "
-             f"overtalk {quality.overtalk_s:.1f} s ({_pct(quality.overtalk_ratio):g}% of the call)."),
-        spec=BarChart(labels=["Longest silence", "Overtalk"], y=Axis(min=0, label="seconds"),
-                      series=[BarSeries(label="seconds", values=[quality.longest_silence_s, quality.overtalk_s],
-                                        colors=[SILENCE_COLOUR, OVERTALK_COLOUR])]),
+        id="quality-silence", title="Silence and overtalk", alt=alt + ".",
+        spec=BarChart(labels=labels, y=Axis(min=0, label="seconds"),
+                      series=[BarSeries(label="seconds", values=values, colors=colours)]),
         legend=False,
     )
 
@@ -160,3 +174,36 @@ def _latency(quality: QualityResult, speakers: Speakers) -> Chart:
         f"repl{'ies' if r.count != 1 else 'y'}" for label, r in zip(names, rows, strict=True)) + "."
     return Chart(id="quality-latency", title="Response latency", alt=alt,
                  spec=BarChart(labels=labels, series=series, y=Axis(min=0, label="seconds")))
+
+
+def _over_the_call(quality: QualityResult, speakers: Speakers, chart_id: str, title: str, unit: str,
+                   points: dict[str, list[tuple[float, float]]], alt: str) -> Chart:
+    """One line per party over the call's time axis (a point stands for its window or utterance)."""
+    series = [
+        LineSeries(label=speakers.get(s.speaker).label, points=points[s.speaker], color=f"--spk{speakers.get(s.speaker).colour}")
+        for s in quality.speakers if points[s.speaker]
+    ]
+    return Chart(id=chart_id, title=title, alt=alt,
+                 spec=LineChart(series=series, x=Axis(min=0, max=round(quality.duration_s, 2), label="seconds"),
+                                y=Axis(label=unit)))
+
+
+def _talk_speed(quality: QualityResult, speakers: Speakers) -> Chart:
+    points = {s.speaker: [(round((p.start + p.end) / 2, 3), p.wpm) for p in s.talk_speed if p.talk_time_s > 0]
+              for s in quality.speakers}
+    alt = "; ".join(
+        f"{speakers.get(s.speaker).label} from {min(w for _, w in points[s.speaker]):.0f} to "
+        f"{max(w for _, w in points[s.speaker]):.0f} words per minute"
+        for s in quality.speakers if points[s.speaker]) + "."
+    return _over_the_call(quality, speakers, "quality-talk-speed", "Talk speed over the call", "words per minute",
+                          points, alt)
+
+
+def _loudness(quality: QualityResult, speakers: Speakers) -> Chart:
+    points = {s.speaker: [(round((p.start + p.end) / 2, 3), p.lufs) for p in s.loudness] for s in quality.speakers}
+    alt = "; ".join(
+        f"{speakers.get(s.speaker).label} {s.loudness_lufs:.1f} LUFS"
+        + (f", utterances from {min(v for _, v in points[s.speaker]):.1f} to {max(v for _, v in points[s.speaker]):.1f}"
+           if points[s.speaker] else "")
+        for s in quality.speakers if s.loudness_lufs is not None) + "."
+    return _over_the_call(quality, speakers, "quality-loudness", "Loudness", "LUFS", points, alt)
