@@ -280,15 +280,13 @@ def gateway_log_lines(app: RunningApp, pattern: str) -> list[str]:
     return lines
 
 
-def kill_every_deployment(app: RunningApp, stop: threading.Event, rng: random.Random,
-                          gap_s: tuple[float, float]) -> Counter[str]:
+def kill_every_deployment(app: RunningApp, rng: random.Random, gap_s: tuple[float, float]) -> Counter[str]:
     """SIGKILL one running replica of each deployment, in random order, `gap_s` apart."""
     killed: Counter[str] = Counter()
     names = sorted(replica_pids(app))
     rng.shuffle(names)
     for name in names:
-        if stop.wait(rng.uniform(*gap_s)):
-            break
+        time.sleep(rng.uniform(*gap_s))
         pids = replica_pids(app).get(name) or []
         if not pids:
             continue
@@ -310,17 +308,16 @@ def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float,
     stores a call logs "call <id>: stored by <worker>"; a run that lost its lease stores nothing).
     """
     secret = new_keys(app, 1, tenant="chaos")[0]
-    tally, stop, rng = Tally(), threading.Event(), random.Random(5)
+    tally, rng = Tally(), random.Random(5)
     started = time.monotonic()
     with client_for(app, secret) as client, ThreadPoolExecutor(1) as chaos_thread:
-        killing = chaos_thread.submit(kill_every_deployment, app, stop, rng, gap_s)
+        killing = chaos_thread.submit(kill_every_deployment, app, rng, gap_s)
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(lambda i: submit(client, tally, clips[i % len(clips)], key=f"chaos-{i}"),
                                     range(calls)))
         ids = {a.json()["id"] for a in answers if a.status_code in (200, 202)}
+        killed = killing.result()  # every deployment is hit, while the calls are still being analysed
         records = wait_final(client, tally, ids, timeout_s=3600)
-        stop.set()
-        killed = killing.result()
     stored = {i: r for i, r in records.items() if r["tenant"] == "chaos"}
     statuses = Counter(r["status"] for r in stored.values())
     stores = Counter(m.group(1) for line in gateway_log_lines(app, r"call \S+: stored by")
@@ -372,6 +369,8 @@ def main() -> int:
     parser.add_argument("--flaky", type=int, default=20, help="calls against the flaky LLM endpoint")
     parser.add_argument("--flaky-rate", type=float, default=0.3)
     parser.add_argument("--chaos", type=int, default=30, help="calls while replicas are killed")
+    parser.add_argument("--chaos-gap", type=float, nargs=2, default=(3.0, 10.0), metavar=("MIN_S", "MAX_S"),
+                        help="seconds between two kills")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -393,7 +392,7 @@ def main() -> int:
                 rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
                 logger.info("%s", rows[-1])
             if args.chaos:
-                rows.append(chaos(app, clips, calls=args.chaos, gap_s=(5.0, 20.0)))
+                rows.append(chaos(app, clips, calls=args.chaos, gap_s=tuple(args.chaos_gap)))
                 logger.info("%s", rows[-1])
             if args.flaky:
                 rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))
