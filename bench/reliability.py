@@ -12,6 +12,8 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
 - chaos: calls at a steady pace while one replica of every deployment (the gateway and the
   database service included) is killed with SIGKILL at random moments. Every call must end final
   (completed, or partial/failed with its reason), be stored once and finished once.
+- soak: calls one after another; every replica's memory (PSS), open descriptors and threads, and
+  the object store, after a warm-up and at the end. Goal: no replica's PSS grows by more than 5%.
 - flaky LLM: calls while the LLM endpoint (a real local server speaking the OpenAI protocol)
   fails a share of its requests with 500s, timeouts and invalid JSON. Every call must end completed
   or partial with the offline analysis standing in; the partial ones are then retried through the
@@ -20,7 +22,7 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
 Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
 `reliability-figures` markers.
 
-Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--flaky 20] [--flaky-rate 0.3]
+Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--flaky 20] [--flaky-rate 0.3] [--soak 300]
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -341,6 +344,68 @@ def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float,
                                      f"database service included) killed with SIGKILL, {gap_s[0]:g}-{gap_s[1]:g} s apart")
 
 
+@dataclass(frozen=True)
+class ReplicaSample:
+    pss_mb: float
+    fds: int
+    threads: int
+
+
+def sample_replicas(app: RunningApp) -> dict[str, ReplicaSample]:
+    """PSS, open file descriptors and threads of every running replica, by deployment (and pid)."""
+    samples: dict[str, ReplicaSample] = {}
+    for name, pids in replica_pids(app).items():
+        for pid in pids:
+            try:
+                process = psutil.Process(pid)
+                samples[f"{name}:{pid}"] = ReplicaSample(process.memory_full_info().pss / 2**20, process.num_fds(),
+                                                          process.num_threads())
+            except psutil.Error:
+                continue
+    return samples
+
+
+def soak(app: RunningApp, clips: list[Path], *, calls: int, warmup: int, max_growth: float) -> Row:
+    """`calls` calls one after another after `warmup` calls; every replica's memory, descriptors
+    and threads and the object store compared between the end of the warm-up and the end."""
+    secret = new_keys(app, 1, tenant="soak")[0]
+    tally = Tally()
+    with client_for(app, secret) as client:
+        def one(i: int) -> str:
+            clip = clips[i % len(clips)]
+            reply = send(client, tally, "POST", "/v1/calls", params={"wait": "true"},
+                         files=lambda: {"file": (clip.name, clip.read_bytes(), "audio/wav")})
+            return reply.json()["status"] if reply.status_code < 300 else f"http {reply.status_code}"
+
+        for i in range(warmup):
+            one(i)
+        before, store_before = sample_replicas(app), app.cluster.object_store_used_bytes()
+        started = time.monotonic()
+        statuses = Counter(one(warmup + i) for i in range(calls))
+        wall_s = time.monotonic() - started
+        after, store_after = sample_replicas(app), app.cluster.object_store_used_bytes()
+    same = sorted(before.keys() & after.keys())  # a replica restarted mid-run has no baseline
+    growth = {k: (after[k].pss_mb - before[k].pss_mb) / before[k].pss_mb for k in same}
+    worst = max(growth, key=growth.get) if growth else "none"
+    figures = {
+        "calls": calls, "completed": statuses.get("completed", 0), "5xx": tally.server_errors,
+        "replicas": len(same), "restarted_replicas": len(before.keys() ^ after.keys()),
+        "worst_pss_growth": f"{growth.get(worst, 0.0):+.1%} ({worst.split(':')[0]})",
+        "total_pss_mb": f"{sum(before[k].pss_mb for k in same):.0f} -> {sum(after[k].pss_mb for k in same):.0f}",
+        "fds_delta": sum(after[k].fds - before[k].fds for k in same),
+        "threads_delta": sum(after[k].threads - before[k].threads for k in same),
+        "object_store_mb": f"{store_before / 2**20:.1f} -> {store_after / 2**20:.1f}",
+        "calls_per_min": round(calls / wall_s * 60, 1),
+    }
+    per_replica = ", ".join(f"{k.split(':')[0]} {growth[k]:+.1%}" for k in same)
+    ok = (figures["completed"] == calls and figures["5xx"] == 0 and figures["restarted_replicas"] == 0
+          and all(g <= max_growth for g in growth.values())
+          and all(after[k].fds - before[k].fds <= 4 and after[k].threads - before[k].threads <= 4 for k in same)
+          and store_after <= store_before + 8 * 2**20)
+    return Row("soak", figures, ok, f"{calls} calls one after another after {warmup} warm-up calls; "
+                                    f"goal: every replica's PSS grows at most {max_growth:.0%}; per replica: {per_replica}")
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -371,6 +436,8 @@ def main() -> int:
     parser.add_argument("--chaos", type=int, default=30, help="calls while replicas are killed")
     parser.add_argument("--chaos-gap", type=float, nargs=2, default=(3.0, 10.0), metavar=("MIN_S", "MAX_S"),
                         help="seconds between two kills")
+    parser.add_argument("--soak", type=int, default=300, help="calls one after another, after the warm-up")
+    parser.add_argument("--soak-warmup", type=int, default=20)
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -396,6 +463,9 @@ def main() -> int:
                 logger.info("%s", rows[-1])
             if args.flaky:
                 rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))
+                logger.info("%s", rows[-1])
+            if args.soak:
+                rows.append(soak(app, clips, calls=args.soak, warmup=args.soak_warmup, max_growth=0.05))
                 logger.info("%s", rows[-1])
     finally:
         llm.stop()

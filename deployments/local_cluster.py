@@ -167,6 +167,11 @@ class LocalCluster:
         """Serve's REST view of every application, deployment and replica (ids, pids, states)."""
         return self._get("/api/serve/applications/")
 
+    def object_store_used_bytes(self) -> int:
+        """Bytes held in the object store, summed over the cluster's nodes (the dashboard's view)."""
+        nodes = self._get("/nodes?view=summary")["data"]["summary"]
+        return sum(int(node.get("raylet", {}).get("objectStoreUsedMemory", 0)) for node in nodes)
+
     def serve(self, *args: str, timeout_s: float = 120.0) -> str:
         """Run a `serve` CLI command against this cluster; its stdout."""
         command = [str(_SERVE), *args, "--address", self.dashboard_url]

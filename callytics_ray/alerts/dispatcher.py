@@ -9,16 +9,13 @@ import logging
 import random
 import socket
 import uuid
-from typing import TYPE_CHECKING
 
 import httpx
 
 from callytics_ray.alerts.models import DeliveryTask
+from callytics_ray.alerts.ports import DeliveryQueue
 from callytics_ray.alerts.webhook import send
 from callytics_ray.settings import AlertSettings
-
-if TYPE_CHECKING:
-    from callytics_ray.storage import CallStore
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +29,7 @@ class AlertDispatcher:
         >>> dispatcher.start()                 # and from now on periodically; `await stop()` ends it
     """
 
-    def __init__(self, store: CallStore, settings: AlertSettings, *, worker_id: str | None = None,
+    def __init__(self, store: DeliveryQueue, settings: AlertSettings, *, worker_id: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store = store
         self.settings = settings

@@ -5,20 +5,17 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from callytics_ray.alerts.events import alert_event, call_facts
 from callytics_ray.alerts.models import NewDelivery
+from callytics_ray.alerts.ports import DeliveryBook
 from callytics_ray.analytics import Assessment
 from callytics_ray.result import CallAnalysis
-
-if TYPE_CHECKING:
-    from callytics_ray.storage import CallStore
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue_for(store: CallStore, assessment: Assessment, analysis: CallAnalysis, *, tenant: str) -> list[str]:
+def enqueue_for(store: DeliveryBook, assessment: Assessment, analysis: CallAnalysis, *, tenant: str) -> list[str]:
     """Store one delivery per (active subscription, matched category) of `tenant` for this call.
 
     The gateway calls it for a newly finished call only; re-scoring does not, and a backfill may.
