@@ -15,6 +15,7 @@ from callytics_ray.api import agents, rubrics, scorecards
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
+from callytics_ray.api.security import install_browser_protection
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
@@ -74,7 +75,7 @@ def create_app(
     app.state.store = store
     app.state.runner = runner
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
-    app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
     app.state.reconciler = Reconciler(
         store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts
     )
@@ -85,4 +86,5 @@ def create_app(
     app.include_router(rubrics.router)
     app.include_router(scorecards.router)
     install_console(app)
+    install_browser_protection(app, settings.api)
     return app

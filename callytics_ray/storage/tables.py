@@ -194,3 +194,13 @@ class CallCategory(SQLModel, table=True):
     set_version: int
     category: str = Field(index=True, max_length=64)
     match_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RateLimitState(SQLModel, table=True):
+    """One API key's request budget, shared by every gateway replica (storage/ratelimits.py):
+    `tat` is the GCRA "theoretical arrival time", epoch seconds."""
+
+    __tablename__ = "rate_limits"
+
+    key: str = Field(primary_key=True, max_length=96)
+    tat: float

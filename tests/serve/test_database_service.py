@@ -125,6 +125,7 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
      is None),
     ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),
     ("agent_scores", lambda s: [(a.calls, a.mean_score) for a in s.agent_scores("qa", tenant="acme")] == [(1, 100.0)]),
+    ("take_rate_token", lambda s: s.take_rate_token("key:a", per_minute=60, now=1.0) == 0.0),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
@@ -148,7 +149,7 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert set(database.forwarded) == set(WRITE_METHODS)
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
-            "save_assessment"} <= set(WRITE_METHODS)
+            "save_assessment", "take_rate_token"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 
