@@ -24,6 +24,12 @@ from callytics_ray.storage import CallStore
 
 logger = logging.getLogger(__name__)
 
+# Every request body but an upload's (JSON rubrics, the sign-in form) is refused past this, while
+# it streams: FastAPI reads a body before the auth dependency runs, so without a cap a caller with
+# no key could make the gateway buffer gigabytes. Uploads have their own limit (api.max_upload_mb,
+# callytics_ray/api/upload.py).
+MAX_BODY_BYTES = 1024 * 1024
+
 _DESCRIPTION = """Call-center conversation analytics: upload a recorded call, get who spoke when,
 a word-timed transcript, sentiment, quality metrics and a summary.
 
@@ -70,7 +76,8 @@ def create_app(
             if close is not None:
                 await close()
 
-    app = FastAPI(title="Callytics-Ray", version=__version__, description=_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Callytics-Ray", version=__version__, description=_DESCRIPTION, lifespan=lifespan,
+                  max_body_size=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.store = store
     app.state.runner = runner

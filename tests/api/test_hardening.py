@@ -4,16 +4,19 @@ time, security headers, and CORS only when configured."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from callytics_ray.api import create_app
+from callytics_ray.api.app import MAX_BODY_BYTES
 from callytics_ray.api.console.pages import PACKAGE_DIR
 from callytics_ray.api.security import CONTENT_SECURITY_POLICY
 from callytics_ray.storage import keys as key_store
@@ -104,6 +107,48 @@ def test_search_and_filter_syntax_is_inert(api_settings, two_tenants):
         assert client.get("/v1/calls", headers=headers, params={"q": '"card" (twice*'}).json()["total"] == 1
         assert client.get("/v1/calls", headers=headers, params={"agent_id": "' OR 1=1 --"}).json()["total"] == 0
         assert client.get("/v1/calls", headers=headers, params={"agent_id": "%"}).json()["total"] == 0
+
+
+# --- request bodies are capped while they stream ---------------------------------------------------
+
+def _pull(app, method: str, path: str, content_type: bytes, total_bytes: int) -> tuple[int, int]:
+    """Send `total_bytes` of chunked body (no Content-Length, no key) straight through ASGI.
+
+    Returns:
+        (status, bytes the app pulled from the connection).
+    """
+    pulled, sent = [0], []
+
+    async def receive():
+        if pulled[0] >= total_bytes:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        pulled[0] += 65536
+        return {"type": "http.request", "body": b"a" * 65536, "more_body": True}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5000),
+             "headers": [(b"content-type", content_type), (b"transfer-encoding", b"chunked")]}
+    asyncio.run(app(scope, receive, send))
+    return next(m for m in sent if m["type"] == "http.response.start")["status"], pulled[0]
+
+
+def test_every_body_but_an_upload_is_cut_off_at_the_cap_while_it_streams(api_settings, store):  # noqa: F811
+    """A caller without a key sends 64 MB to each route that takes a body: refused after at most
+    MAX_BODY_BYTES (and a chunk), not buffered whole (FastAPI reads a body before the auth check)."""
+    app = create_app(api_settings, store, IdleRunner())
+    routes = {(m, r.path) for r in iter_route_contexts(app.routes) for m in (r.methods or ()) if m in ("POST", "PUT")}
+    assert ("PUT", "/v1/rubrics/{name}") in routes and ("POST", "/console/sign-in") in routes
+    for method, path in sorted(routes - {("POST", "/v1/calls")}):  # uploads: tests/api/test_errors.py
+        for content_type in (b"application/json", b"application/x-www-form-urlencoded"):
+            status, pulled = _pull(app, method, path.format(name="x", call_id="c-1"), content_type, 64 << 20)
+            # 303: sign-out, which reads no body at all.
+            assert status in (303, 401, 413) and pulled <= MAX_BODY_BYTES + 65536, (method, path, content_type, status)
+    status, pulled = _pull(app, "PUT", "/v1/rubrics/x", b"application/json", 64 << 20)
+    assert status == 413 and pulled > MAX_BODY_BYTES
 
 
 # --- API keys -------------------------------------------------------------------------------------
