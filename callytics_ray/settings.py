@@ -571,7 +571,7 @@ class ApiSettings(_Section):
         auth_required: demand an API key (`callytics keys create`); off only for local trials.
         max_upload_mb: request bodies larger than this are refused with 413 while streaming.
         rate_limit_per_minute: requests per key per minute (token bucket, burst of the same size),
-            counted per gateway replica; 0 turns the limit off.
+            shared by every gateway replica through the database; 0 turns the limit off.
         allowed_extensions / allowed_content_types: uploads outside these lists get 415
             ("audio/*" matches any audio type); a file that passes but does not decode gets 422.
         reconcile_interval_s: how often unfinished calls whose worker died are looked for.
@@ -583,6 +583,9 @@ class ApiSettings(_Section):
         wait_timeout_s: the longest `?wait=true` blocks before answering 202.
         search_max_hits: matching utterances considered by a `q=` search.
         variants: A/B speech-recognizer variants; empty means no experiment.
+        cors_allow_origins: origins (e.g. "https://qa.example.com") whose browser scripts may call
+            the API with a key; empty (the default) turns CORS off. Never send cookies cross-site:
+            the console's session stays same-origin whatever is listed here.
     """
 
     auth_required: bool = True
@@ -602,6 +605,7 @@ class ApiSettings(_Section):
     wait_timeout_s: float = Field(300.0, gt=0)
     search_max_hits: int = Field(1000, ge=1)
     variants: list[AsrVariant] = []
+    cors_allow_origins: list[str] = []
 
 
 class AlertSettings(_Section):

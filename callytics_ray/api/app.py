@@ -16,6 +16,7 @@ from callytics_ray.api import agents, alerts, rubrics, scorecards
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
+from callytics_ray.api.security import install_browser_protection
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
@@ -23,6 +24,12 @@ from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 
 logger = logging.getLogger(__name__)
+
+# Every request body but an upload's (JSON rubrics, the sign-in form) is refused past this, while
+# it streams: FastAPI reads a body before the auth dependency runs, so without a cap a caller with
+# no key could make the gateway buffer gigabytes. Uploads have their own limit (api.max_upload_mb,
+# callytics_ray/api/upload.py).
+MAX_BODY_BYTES = 1024 * 1024
 
 _DESCRIPTION = """Call-center conversation analytics: upload a recorded call, get who spoke when,
 a word-timed transcript, sentiment, quality metrics and a summary.
@@ -74,12 +81,13 @@ def create_app(
             if close is not None:
                 await close()
 
-    app = FastAPI(title="Callytics-Ray", version=__version__, description=_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Callytics-Ray", version=__version__, description=_DESCRIPTION, lifespan=lifespan,
+                  max_body_size=MAX_BODY_BYTES)
     app.state.settings = settings
     app.state.store = store
     app.state.runner = runner
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
-    app.state.rate_limiter = RateLimiter(settings.api.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
     app.state.reconciler = Reconciler(
         store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts
     )
@@ -92,4 +100,5 @@ def create_app(
     app.include_router(scorecards.router)
     app.include_router(alerts.router)
     install_console(app)
+    install_browser_protection(app, settings.api)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import sys
 from datetime import datetime
 from typing import Literal
 
@@ -68,6 +69,9 @@ def _wait_seconds(settings: Settings, wait: bool, timeout_s: float | None) -> fl
     responses={200: {"model": CallView, "description": "finished (wait=true) or an idempotent replay"},
                **{c: {"model": ErrorBody} for c in (400, 401, 403, 409, 413, 415, 422, 429)}},
     summary="Submit a recording",
+    # The app's small body cap does not apply here: read_upload enforces api.max_upload_mb while
+    # the body streams (a settings value, which a route decorator cannot see).
+    max_body_size=sys.maxsize,
 )
 async def submit_call(
     request: Request,

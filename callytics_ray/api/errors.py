@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callytics_ray.errors import (
@@ -152,6 +152,14 @@ async def _database_error(request: Request, err: DBAPIError) -> JSONResponse:
                           headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
 
+async def _data_error(_request: Request, err: DataError) -> JSONResponse:
+    # The database refused a value the caller sent (PostgreSQL: a NUL character in a search, a
+    # filter or a field; a number out of range): the caller's input, so a 400; the SQL stays in the log.
+    logger.info("database refused a request value: %s", err.orig)
+    return error_response(400, "invalid_input", "the request holds a value the database cannot take "
+                          "(a NUL character, or a number out of range)")
+
+
 async def _unexpected_error(_request: Request, err: Exception) -> JSONResponse:
     logger.exception("unhandled error in the gateway")
     return error_response(500, "internal_error", f"internal error ({type(err).__name__}); see the gateway log")
@@ -166,5 +174,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Also the database service's errors on Serve: Ray re-raises them as subclasses of the cause.
+    # The most specific handler wins: a DataError is the caller's value, other DBAPIErrors the database.
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -1,68 +1,52 @@
-"""Per-key request rate limit: one token bucket per key, in this process.
+"""Per-key request rate limit, global across gateway replicas.
 
-With several gateway replicas each replica keeps its own buckets, so a key's effective limit is
-`rate_limit_per_minute` times the number of replicas its requests are spread over. That keeps the
-check off the database on every request; a hard global limit would need a shared counter.
+The budget of each key lives in the database (`CallStore.take_rate_token`, GCRA: a token bucket of
+`per_minute` requests refilled continuously), not in the process: with N gateway replicas a key
+still gets `per_minute` requests a minute in all, not N times that.
+
+Why the database and not a named Ray actor: the core stays Ray-free and the same limit holds for
+every way the gateway runs (one `callytics serve`, several of them over one database, Serve
+replicas); the database is already the shared state every replica reaches; and the budget
+survives a replica's restart. It costs one small write per authenticated request: on Serve that
+write goes through the database service like every other (the gateway's engine is read-only by
+design, and `take_rate_token` is a `@writes` method, so ServeCallStore forwards it), one
+round-trip of about a millisecond on the same node. Routes call the limiter from worker threads
+(FastAPI runs the synchronous auth dependency in its thread pool), where that blocking call is
+allowed.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
+class RateLimitStore(Protocol):
+    def take_rate_token(self, key: str, *, per_minute: int, now: float) -> float: ...
 
 
 class RateLimiter:
-    """Token buckets of `per_minute` capacity that refill at `per_minute / 60` tokens a second.
-
-    Thread-safe: FastAPI runs synchronous dependencies in a thread pool.
+    """`per_minute` requests per key a minute (bursts of up to `per_minute`), over a shared store.
 
     Example:
-        >>> limiter = RateLimiter(per_minute=60)
-        >>> limiter.acquire("key-prefix")   # 0.0 when allowed, else seconds until a token is free
+        >>> limiter = RateLimiter(store, per_minute=60)
+        >>> limiter.acquire("key:3f2a9c1d")   # 0.0 when allowed, else seconds until it would be
         0.0
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
+    def __init__(self, store: RateLimitStore, per_minute: int, *, clock: Callable[[], float] = time.time) -> None:
+        # Wall-clock time, not monotonic: the budget is shared by processes (and hosts).
         self.per_minute = per_minute
+        self._store = store
         self._clock = clock
-        self._max_keys = max_keys
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
 
     def acquire(self, key: str) -> float:
-        """Take one token for `key`.
+        """Take one request of `key`'s budget.
 
         Returns:
-            0.0 when the request may go ahead, else the seconds until the next token.
+            0.0 when the request may go ahead, else the seconds until the next one would.
         """
         if self.per_minute <= 0:
             return 0.0
-        rate_per_s = self.per_minute / 60.0
-        now = self._clock()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= self._max_keys:
-                    self._drop_full(now, rate_per_s)
-                bucket = self._buckets[key] = _Bucket(float(self.per_minute), now)
-            bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.updated) * rate_per_s)
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / rate_per_s
-
-    def _drop_full(self, now: float, rate_per_s: float) -> None:
-        # A bucket that has refilled completely carries no information: forget it.
-        full = [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * rate_per_s >= self.per_minute]
-        for key in full:
-            del self._buckets[key]
+        return self._store.take_rate_token(key, per_minute=self.per_minute, now=self._clock())

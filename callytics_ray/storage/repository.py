@@ -1,6 +1,6 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
-figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, assembled from
-one repository per job over a shared engine."""
+figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, rate limits,
+assembled from one repository per job over a shared engine."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ from callytics_ray.storage.base import write_methods
 from callytics_ray.storage.calls import CallRepository
 from callytics_ray.storage.experiments import ExperimentRepository
 from callytics_ray.storage.jobs import JobRepository
+from callytics_ray.storage.ratelimits import RateLimitRepository
 
 
-class CallStore(CallRepository, JobRepository, ExperimentRepository, AgentRepository, AnalyticsRepository,
-                AlertRepository):
+class CallStore(
+    CallRepository,
+    JobRepository,
+    ExperimentRepository,
+    AgentRepository,
+    AnalyticsRepository,
+    AlertRepository,
+    RateLimitRepository,
+):
     """Every read and write of calls, their results, audio and stage states. Thread-safe: every
     method opens its own session.
 

@@ -253,3 +253,11 @@ class AlertAttemptRow(SQLModel, table=True):
     duration_ms: float
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text))
+class RateLimitState(SQLModel, table=True):
+    """One API key's request budget, shared by every gateway replica (storage/ratelimits.py):
+    `tat` is the GCRA "theoretical arrival time", epoch seconds."""
+
+    __tablename__ = "rate_limits"
+
+    key: str = Field(primary_key=True, max_length=96)
+    tat: float

@@ -113,6 +113,8 @@ def browser() -> Iterator[webdriver.Chrome]:
                 "--window-size=1280,900", "--mute-audio", "--autoplay-policy=no-user-gesture-required",
                 "--lang=en-US"):
         options.add_argument(arg)
+    # The browser's console log: what the gateway's Content-Security-Policy refused shows there.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -121,11 +123,15 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture()
 def driver(browser: webdriver.Chrome, gateway: Gateway) -> Iterator[webdriver.Chrome]:
-    """The browser, signed out, at desktop width."""
+    """The browser, signed out, at desktop width; afterwards, no script, style or media of the
+    test's pages may have been refused by the Content-Security-Policy."""
     browser.set_window_size(1280, 900)
     browser.get(gateway.url("/console/sign-in"))
     browser.delete_all_cookies()
+    browser.get_log("browser")  # what earlier tests left
     yield browser
+    refused = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
+    assert not refused, f"the Content-Security-Policy blocked: {refused}"
 
 
 @pytest.fixture()

@@ -149,6 +149,7 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("get_delivery", lambda s: s.get_delivery(_delivery_id(s), tenant="acme").last_status_code == 410),
     ("redeliver", lambda s: s.redeliver(_delivery_id(s), tenant="acme")),
     ("delete_alert", lambda s: s.delete_alert("hook", tenant="acme") is None),
+    ("take_rate_token", lambda s: s.take_rate_token("key:a", per_minute=60, now=1.0) == 0.0),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
@@ -173,7 +174,7 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
             "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
-            "redeliver"} <= set(WRITE_METHODS)
+            "redeliver", "take_rate_token"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

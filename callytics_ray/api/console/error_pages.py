@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callytics_ray.api.console.pages import PREFIX, templates
@@ -24,7 +25,7 @@ from callytics_ray.errors import CallyticsError
 from callytics_ray.storage.keys import ApiKeyRecord
 
 # The exception classes callytics_ray.api.errors.install_error_handlers answers for.
-_HANDLED = (CallyticsError, RequestValidationError, StarletteHTTPException, Exception)
+_HANDLED = (CallyticsError, RequestValidationError, StarletteHTTPException, DataError, Exception)
 # What an error page keeps of the API's answer besides its status (Retry-After above all).
 _KEPT_HEADERS = ("retry-after", "www-authenticate", "content-range")
 
