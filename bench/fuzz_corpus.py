@@ -19,6 +19,7 @@ import random
 import struct
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,13 +129,20 @@ def base_clips(data_dir: Path, work: Path) -> tuple[Path, Path]:
     return mono, stereo
 
 
+def encode_all(source: Path, jobs: dict[Path, tuple[str, ...]]) -> dict[Path, bytes]:
+    """Every out path -> the bytes of `source` encoded with its arguments; files already there are
+    reused, the rest encoded side by side (each ffmpeg mostly waits on process start-up)."""
+    missing = [out for out in jobs if not out.exists()]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda out: encode(source, out, jobs[out]), missing))
+    return {out: out.read_bytes() for out in jobs}
+
+
 def base_files(mono: Path, work: Path) -> dict[str, tuple[str, bytes]]:
     """container -> (file name, bytes) of the mono clip in every supported container."""
-    files = {}
-    for container, (filename, args) in CONTAINERS.items():
-        out = work / f"base-{container}{Path(filename).suffix}"
-        files[container] = (filename, out.read_bytes() if out.exists() else encode(mono, out, args))
-    return files
+    paths = {container: work / f"base-{container}{Path(name).suffix}" for container, (name, _) in CONTAINERS.items()}
+    encoded = encode_all(mono, {paths[c]: args for c, (_, args) in CONTAINERS.items()})
+    return {container: (name, encoded[paths[container]]) for container, (name, _) in CONTAINERS.items()}
 
 
 # -- hand-made headers ------------------------------------------------------------------------------
@@ -222,9 +230,9 @@ def _flips(bases: dict[str, tuple[str, bytes]], rng: random.Random) -> Iterator[
     for container, (filename, data) in bases.items():
         media = MEDIA_TYPES[Path(filename).suffix]
         head = min(64, len(data))
-        for n in range(6):
+        for n in range(4):
             mutated = bytearray(data)
-            for _ in range(1 + n):
+            for _ in range(1 + 2 * n):
                 mutated[rng.randrange(head)] ^= 1 << rng.randrange(8)
             yield upload_case(f"flip/{container}/{n}", "flip", bytes(mutated), filename, media, decodable=True)
         # MP3 frames resynchronise after a wiped header: these may still decode.
@@ -241,6 +249,8 @@ def _flips(bases: dict[str, tuple[str, bytes]], rng: random.Random) -> Iterator[
 
 def _random_bytes(rng: random.Random) -> Iterator[FuzzCase]:
     for extension in AUDIO_EXTENSIONS:
+        yield upload_case(f"random/{extension[1:]}/empty", "random", b"", f"call{extension}",
+                          MEDIA_TYPES.get(extension, "application/octet-stream"))
         for size in (1, 333, 4096, 65536):
             yield upload_case(f"random/{extension[1:]}/{size}", "random", rng.randbytes(size), f"call{extension}",
                               MEDIA_TYPES.get(extension, "application/octet-stream"))
@@ -288,11 +298,14 @@ def _formats(mono: Path, stereo: Path, work: Path, pcm: bytes) -> Iterator[FuzzC
         "1-sample-mp3": ("call.mp3", ("-af", "atrim=end_sample=1", "-c:a", "libmp3lame"), False),
         "1-sample-ogg": ("call.ogg", ("-af", "atrim=end_sample=1", "-c:a", "libvorbis"), False),
     }
-    for name, (filename, args, decodable) in variants.items():
-        out = work / f"format-{name}{Path(filename).suffix}"
-        data = out.read_bytes() if out.exists() else encode(mono, out, args)
-        yield upload_case(f"format/{name}", "format", data, filename, MEDIA_TYPES[Path(filename).suffix],
-                          decodable=decodable)
+    paths = {name: work / f"format-{name}{Path(filename).suffix}" for name, (filename, _, _) in variants.items()}
+    encoded = encode_all(mono, {paths[name]: args for name, (_, args, _) in variants.items()})
+    for name, (filename, _, decodable) in variants.items():
+        yield upload_case(f"format/{name}", "format", encoded[paths[name]], filename,
+                          MEDIA_TYPES[Path(filename).suffix], decodable=decodable)
+    tags = id3_only(len(pcm))
+    yield upload_case("format/id3-only-mp3", "format", tags, "call.mp3", "audio/mpeg")
+    yield upload_case("format/id3-then-zeros-mp3", "format", tags[:-128] + b"\0" * 4096, "call.mp3", "audio/mpeg")
     stereo_bytes = stereo.read_bytes()
     yield upload_case("format/stereo-wav", "format", stereo_bytes, "call.wav", decodable=True)
     yield upload_case("format/0-samples-wav", "format", wav_bytes(b""))
