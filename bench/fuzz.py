@@ -242,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--finish-timeout-s", type=float, default=600.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the summary
     summary = run_fuzz(args.base_url, args.key, data_dir=args.data_dir, large=args.large, seed=args.seed,
                        finish_timeout_s=args.finish_timeout_s)
     logger.info("%s", summary.report())
