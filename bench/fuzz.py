@@ -261,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--key", default=os.environ.get("CALLYTICS_API_KEY"), help="submit+read API key")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CALLYTICS_TEST_DATA", "/work/shared/data")))
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout, as for the tests
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CALLYTICS_TEST_DATA", shared)))
     parser.add_argument("--large", action="store_true", help="about twice the cases")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--finish-timeout-s", type=float, default=600.0)

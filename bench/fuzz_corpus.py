@@ -185,7 +185,8 @@ def silent_flac(duration_s: float, *, rate_hz: int = 8_000, declare_length: bool
     block = 65_535
     total = int(duration_s * rate_hz)
     declared = total if declare_length else 0
-    # STREAMINFO: block sizes, frame sizes unknown, rate (20 bits) | channels-1 (3) | bits-1 (5) | samples (36), MD5 unknown.
+    # STREAMINFO: block sizes, frame sizes unknown, then rate (20 bits) | channels-1 (3) | bits-1 (5)
+    # | samples (36), MD5 unknown.
     packed = (rate_hz << 44) | (0 << 41) | (15 << 36) | declared
     info = struct.pack(">HH", 16, block) + b"\0" * 6 + packed.to_bytes(8, "big") + b"\0" * 16
     out = bytearray(b"fLaC" + bytes([0x80, 0, 0, len(info)]) + info)
@@ -193,7 +194,8 @@ def silent_flac(duration_s: float, *, rate_hz: int = 8_000, declare_length: bool
         size = min(block, total - start)
         # sync, fixed blocking; block size from the end of the header (0111), rate from STREAMINFO (0000);
         # mono (0000), 16 bits (100), frame number (UTF-8 coded), block size - 1.
-        header = bytes([0xFF, 0xF8, 0x70, 0x08]) + chr(number).encode("utf-8", "surrogatepass") + struct.pack(">H", size - 1)
+        coded_number = chr(number).encode("utf-8", "surrogatepass")
+        header = bytes([0xFF, 0xF8, 0x70, 0x08]) + coded_number + struct.pack(">H", size - 1)
         frame = header + bytes([_crc8(header)]) + b"\x00" + b"\x00\x00"  # CONSTANT subframe of value 0
         out += frame + struct.pack(">H", _crc16(frame))
     return bytes(out)

@@ -96,7 +96,8 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
         raise _invalid([IDEMPOTENCY_FIELD], "string_too_long", "an idempotency key has 1 to 128 characters")
     if idempotency_key is not None and not idempotency_key.isprintable():
-        raise _invalid([IDEMPOTENCY_FIELD], "string_pattern_mismatch", "an idempotency key has printable characters only")
+        raise _invalid([IDEMPOTENCY_FIELD], "string_pattern_mismatch",
+                       "an idempotency key has printable characters only")
     return Upload(data, filename, media, _options(fields), idempotency_key)
 
 
