@@ -74,6 +74,12 @@ class TooManyChannelsError(AudioError):
     reason = "too_many_channels"
 
 
+class OvercompressedAudioError(AudioError):
+    """Far more audio than the file's size can hold of recorded speech: a decompression bomb."""
+
+    reason = "overcompressed_audio"
+
+
 class StageError(CallyticsError):
     """A pipeline stage failed on a call. Retriable unless `retriable` is False."""
 

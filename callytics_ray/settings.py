@@ -31,6 +31,9 @@ class AudioOptions(_Section):
         target_sample_rate_hz: every stage works on audio at this rate.
         max_duration_s: longer recordings are refused.
         max_channels: recordings with more channels are refused.
+        min_bytes_per_s: recordings longer than 10 minutes whose file holds less than this per
+            second of audio are refused as decompression bombs (hours of silence in a few KB);
+            recorded speech takes about 600 B/s even at 4.75 kbps AMR. 0 turns the check off.
         channel_layout: "dual" keeps two channels apart (one party each), "mono" downmixes,
             "auto" keeps them apart only when they really carry different signals.
         noise_reduction: "auto" reduces noise only when the SNR estimate is below
@@ -49,6 +52,7 @@ class AudioOptions(_Section):
     target_sample_rate_hz: int = 16_000
     max_duration_s: float = Field(4 * 3600.0, gt=0)
     max_channels: int = Field(2, ge=1)
+    min_bytes_per_s: float = Field(100.0, ge=0.0)
     channel_layout: ChannelLayout = "auto"
     noise_reduction: Literal["off", "auto", "on"] = "auto"
     noise_reduction_below_snr_db: float = 15.0

@@ -23,6 +23,7 @@ def one_of_each() -> list[errors.CallyticsError]:
         errors.SilentAudioError("call.wav is silent"),
         errors.AudioTooLongError("the call is longer than 4 h"),
         errors.TooManyChannelsError("6 channels; at most 2"),
+        errors.OvercompressedAudioError("3.9 h of audio in 24 KB"),
         errors.StageError("diarization", "the backend crashed", retriable=False),
         errors.LLMError("the endpoint kept returning broken JSON", retriable=False),
         errors.NotFoundError("call 42 does not exist"),

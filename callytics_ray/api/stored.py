@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from callytics_ray.errors import ConfigError
 from callytics_ray.pipeline import CallRequest
@@ -31,6 +31,21 @@ class SubmittedOptions(BaseModel):
     reference_transcript: str | None = Field(
         None, max_length=200_000, description="what was really said: the A/B report computes WER against it"
     )
+
+    @field_validator("agent_id", "customer_id")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # Ids are shown, filtered on and stored in indexed columns; PostgreSQL refuses NUL outright.
+        if value is not None and not value.isprintable():
+            raise ValueError("only printable characters are allowed")
+        return value
+
+    @field_validator("reference_transcript")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> SubmittedOptions:

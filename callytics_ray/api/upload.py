@@ -4,6 +4,8 @@ that the bytes really decode as audio (422), before anything is stored."""
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -21,6 +23,12 @@ from callytics_ray.settings import ApiSettings, AudioOptions
 
 FILE_FIELD = "file"
 IDEMPOTENCY_FIELD = "idempotency_key"
+MAX_FILENAME_CHARS = 255
+# type "/" subtype, each an RFC 9110 token; parameters are dropped before the check.
+_MEDIA_TYPE = re.compile(r"^[a-z0-9!#$&^_.+-]{1,63}/[a-z0-9!#$&^_.+-]{1,63}$")
+# Control, format (bidi overrides), surrogate, private-use and unassigned characters: nothing a
+# person needs to recognise a file, and each can disguise or break what a console or log shows.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +86,8 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
         file = form.get(FILE_FIELD)
         if not isinstance(file, UploadFile):
             raise _invalid([FILE_FIELD], "missing", f"a '{FILE_FIELD}' part with the recording is required")
-        filename = PurePath(file.filename or "upload").name
-        check_media_type(filename, file.content_type, api)
+        filename = display_filename(file.filename)
+        media = check_media_type(filename, file.content_type, api)
         data = await file.read()
         fields = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
     finally:
@@ -87,7 +95,30 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
     idempotency_key = fields.pop(IDEMPOTENCY_FIELD, None) or request.headers.get("idempotency-key") or None
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
         raise _invalid([IDEMPOTENCY_FIELD], "string_too_long", "an idempotency key has 1 to 128 characters")
-    return Upload(data, filename, file.content_type, _options(fields), idempotency_key)
+    if idempotency_key is not None and not idempotency_key.isprintable():
+        raise _invalid([IDEMPOTENCY_FIELD], "string_pattern_mismatch",
+                       "an idempotency key has printable characters only")
+    return Upload(data, filename, media, _options(fields), idempotency_key)
+
+
+def display_filename(raw: str | None) -> str:
+    """The uploaded file's name made safe to store and show: its last path component (after `/` or
+    `\\`), without control, format or unassigned characters, at most MAX_FILENAME_CHARS long (the
+    extension kept), "upload" when nothing is left. It names the call in lists and error messages
+    only: the audio is stored in the database, never at a path built from this name.
+
+    Example:
+        >>> display_filename("../../etc/passwd\x00.wav")
+        'passwd.wav'
+    """
+    name = re.split(r"[/\\]", raw or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _UNSAFE_CATEGORIES).strip()
+    if name.strip(".") == "":
+        return "upload"
+    if len(name) > MAX_FILENAME_CHARS:
+        suffix = PurePath(name).suffix[:16]
+        name = name[: MAX_FILENAME_CHARS - len(suffix)].rstrip() + suffix
+    return name
 
 
 def _options(fields: dict[str, str]) -> SubmittedOptions:
@@ -109,8 +140,12 @@ def _invalid(loc: list[str], kind: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": kind}])
 
 
-def check_media_type(filename: str, content_type: str | None, api: ApiSettings) -> None:
-    """415 unless the extension (when there is one) and the declared type (when given) are allowed."""
+def check_media_type(filename: str, content_type: str | None, api: ApiSettings) -> str | None:
+    """415 unless the extension (when there is one) and the declared type (when given) are allowed.
+
+    Returns:
+        The declared media type without parameters, lower case (what is stored), or None.
+    """
     extension = PurePath(filename).suffix.lower()
     allowed_ext = {e.lower() for e in api.allowed_extensions}
     if extension and extension not in allowed_ext:
@@ -118,12 +153,17 @@ def check_media_type(filename: str, content_type: str | None, api: ApiSettings) 
             f"files of type '{extension}' are not accepted; send one of {', '.join(sorted(allowed_ext))}"
         )
     media = (content_type or "").split(";")[0].strip().lower()
+    if media and not _MEDIA_TYPE.match(media):
+        raise UnsupportedMediaTypeError(
+            f"content type {media[:80]!r} is not a media type; send e.g. audio/wav or application/octet-stream"
+        )
     if media and not any(_type_matches(media, pattern.lower()) for pattern in api.allowed_content_types):
         raise UnsupportedMediaTypeError(
             f"content type '{media}' is not accepted; send one of {', '.join(api.allowed_content_types)}"
         )
     if not extension and not media:
         raise UnsupportedMediaTypeError("the file has neither an extension nor a content type; name it e.g. call.wav")
+    return media or None
 
 
 def _type_matches(media: str, pattern: str) -> bool:
@@ -138,4 +178,5 @@ def probe_audio(data: bytes, name: str, options: AudioOptions) -> None:
     Raises:
         AudioError: the subclass that says why (the gateway answers 422 with its `reason`).
     """
-    decode.probe_audio(data, max_duration_s=options.max_duration_s, max_channels=options.max_channels, name=name)
+    decode.probe_audio(data, max_duration_s=options.max_duration_s, max_channels=options.max_channels,
+                       min_bytes_per_s=options.min_bytes_per_s, name=name)

@@ -17,6 +17,7 @@ from callytics_ray.errors import (
     CorruptAudioError,
     EmptyAudioError,
     NotAudioError,
+    OvercompressedAudioError,
     TooManyChannelsError,
 )
 
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 _LAYOUTS = {1: "mono", 2: "stereo"}
 # Below this share of the declared duration a decode is treated as a broken file, not a short one.
 _MIN_DECODED_SHARE = 0.9
+# Recorded speech costs hundreds of bytes per second in any codec a contact centre uses (AMR-NB
+# at 4.75 kbps is about 600); only a crafted file (hours of digital silence in a few KB of FLAC)
+# decodes to far more audio than its size. Past this much audio the density is checked, so a
+# bomb is stopped after minutes of decoding, never hours of samples in memory.
+_DENSITY_CHECK_AFTER_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +55,38 @@ class DecodedAudio:
 
 
 @dataclass(frozen=True, slots=True)
+class _Limits:
+    """What a recording may be: at most `max_duration_s` long, `max_channels` wide, and (past
+    _DENSITY_CHECK_AFTER_S) at least `min_bytes_per_s` of file per second of audio (0: unchecked)."""
+
+    max_duration_s: float
+    max_channels: int
+    min_bytes_per_s: float = 0.0
+
+    def check_density(self, name: str, size_bytes: int, seconds: float) -> None:
+        if seconds > _DENSITY_CHECK_AFTER_S and size_bytes < seconds * self.min_bytes_per_s:
+            raise OvercompressedAudioError(
+                f"{name} holds at least {seconds / 60:.0f} min of audio in {size_bytes} bytes "
+                f"({size_bytes / seconds:.1f} bytes per second; recorded speech takes at least "
+                f"{self.min_bytes_per_s:g}): refused as a decompression bomb"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class _OpenedStream:
     container: Any
     stream: Any
     channels: int
     rate: int
     declared_s: float | None
+    size_bytes: int
 
 
 @contextmanager
-def _open_audio(source: Path | str | bytes, name: str, *, max_duration_s: float, max_channels: int):
+def _open_audio(source: Path | str | bytes, name: str, limits: _Limits):
     """Open `source` and check its first audio stream against the limits (shared by decode and probe)."""
-    if isinstance(source, bytes) and not source:
-        raise EmptyAudioError(f"{name} is empty (0 bytes)")
-    if isinstance(source, (str, Path)) and Path(source).stat().st_size == 0:
+    size_bytes = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    if size_bytes == 0:
         raise EmptyAudioError(f"{name} is empty (0 bytes)")
     handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
@@ -75,16 +99,23 @@ def _open_audio(source: Path | str | bytes, name: str, *, max_duration_s: float,
         if not container.streams.audio:
             raise NotAudioError(f"{name} has no audio stream")
         stream = container.streams.audio[0]
-        channels = stream.codec_context.channels or len(stream.layout.channels)
-        rate = stream.codec_context.sample_rate or stream.rate
-        if channels > max_channels:
-            raise TooManyChannelsError(f"{name} has {channels} channels; at most {max_channels} are allowed")
+        codec = stream.codec_context
+        if codec is None:  # a header FFmpeg maps to no decoder (an unknown WAV format tag, 0 bits per sample)
+            raise CorruptAudioError(f"{name} uses an unknown or undecodable audio format")
+        channels = codec.channels or (len(codec.layout.channels) if codec.layout is not None else 0)
+        rate = codec.sample_rate or stream.rate
+        if not channels:
+            raise CorruptAudioError(f"{name} declares no audio channels (unknown or broken audio format)")
+        if channels > limits.max_channels:
+            raise TooManyChannelsError(f"{name} has {channels} channels; at most {limits.max_channels} are allowed")
         if not rate:
             raise CorruptAudioError(f"{name} has no sample rate")
         declared_s = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if declared_s and declared_s > max_duration_s:
-            raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {max_duration_s:.0f} s")
-        yield _OpenedStream(container, stream, int(channels), int(rate), declared_s)
+        if declared_s and declared_s > limits.max_duration_s:
+            raise AudioTooLongError(f"{name} lasts {declared_s:.0f} s; the limit is {limits.max_duration_s:.0f} s")
+        if declared_s:
+            limits.check_density(name, size_bytes, declared_s)
+        yield _OpenedStream(container, stream, int(channels), int(rate), declared_s, size_bytes)
 
 
 def _display_name(source: Path | str | bytes, name: str | None) -> str:
@@ -94,16 +125,22 @@ def _display_name(source: Path | str | bytes, name: str | None) -> str:
 
 
 def probe_audio(
-    source: Path | str | bytes, *, max_duration_s: float, max_channels: int, name: str | None = None
+    source: Path | str | bytes,
+    *,
+    max_duration_s: float,
+    max_channels: int,
+    min_bytes_per_s: float = 0.0,
+    name: str | None = None,
 ) -> None:
     """Check that `source` opens as audio within the limits and its first frame decodes,
     without decoding it all (the gateway refuses bad uploads before storing them).
 
     Raises:
-        AudioError: the subclass that says why.
+        AudioError: the subclass that says why (OvercompressedAudioError when the header declares
+            far more audio than `min_bytes_per_s` allows for the file's size).
     """
     label = _display_name(source, name)
-    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
+    with _open_audio(source, label, _Limits(max_duration_s, max_channels, min_bytes_per_s)) as opened:
         try:
             frame = next(iter(opened.container.decode(opened.stream)), None)
         except av.error.FFmpegError as err:
@@ -118,6 +155,7 @@ def decode_audio(
     target_sample_rate_hz: int,
     max_duration_s: float,
     max_channels: int,
+    min_bytes_per_s: float = 0.0,
     name: str | None = None,
 ) -> DecodedAudio:
     """Decode the first audio stream of `source`, resampled to `target_sample_rate_hz`.
@@ -131,13 +169,13 @@ def decode_audio(
         EmptyAudioError: zero samples.
         AudioTooLongError: longer than `max_duration_s`.
         TooManyChannelsError: more than `max_channels` channels.
+        OvercompressedAudioError: past 10 minutes, less than `min_bytes_per_s` of file per second
+            of audio (a decompression bomb); found while decoding when the header declares no length.
     """
     label = _display_name(source, name)
-    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
-        samples = _decode_stream(
-            opened.container, opened.stream, label, opened.channels, target_sample_rate_hz, max_duration_s,
-            opened.declared_s,
-        )
+    limits = _Limits(max_duration_s, max_channels, min_bytes_per_s)
+    with _open_audio(source, label, limits) as opened:
+        samples = _decode_stream(opened, label, target_sample_rate_hz, limits)
         codec = opened.stream.codec_context.name
         container_name = opened.container.format.name
     if samples.shape[1] == 0:
@@ -145,22 +183,22 @@ def decode_audio(
     return DecodedAudio(samples, target_sample_rate_hz, opened.rate, opened.channels, codec, container_name)
 
 
-def _decode_stream(
-    container, stream, name: str, channels: int, rate: int, max_duration_s: float, declared_s: float | None
-) -> np.ndarray:
-    layout = _LAYOUTS.get(channels, "mono")
+def _decode_stream(opened: _OpenedStream, name: str, rate: int, limits: _Limits) -> np.ndarray:
+    declared_s = opened.declared_s
+    layout = _LAYOUTS.get(opened.channels, "mono")
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-    max_samples = int(max_duration_s * rate)
+    max_samples = int(limits.max_duration_s * rate)
     chunks: list[np.ndarray] = []
     total = 0
     try:
-        for frame in container.decode(stream):
+        for frame in opened.container.decode(opened.stream):
             for out in resampler.resample(frame):
                 chunk = out.to_ndarray()
                 chunks.append(chunk)
                 total += chunk.shape[1]
             if total > max_samples:
-                raise AudioTooLongError(f"{name} is longer than the limit of {max_duration_s:.0f} s")
+                raise AudioTooLongError(f"{name} is longer than the limit of {limits.max_duration_s:.0f} s")
+            limits.check_density(name, opened.size_bytes, total / rate)
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray())
     except av.error.FFmpegError as err:

@@ -54,6 +54,7 @@ def load_audio(
         target_sample_rate_hz=options.target_sample_rate_hz,
         max_duration_s=options.max_duration_s,
         max_channels=options.max_channels,
+        min_bytes_per_s=options.min_bytes_per_s,
         name=name,
     )
     label = name or (source.name if isinstance(source, Path) else "upload")

@@ -101,20 +101,23 @@ class LocalStages:
 
     async def transcribe(self, audio: ProcessedAudio, language: str | None, variant: str | None = None) -> Transcript:
         options = request_options(self.settings.asr.options, language)
-        transcriber = self._recognizers.route(variant).get()
-        return await asyncio.to_thread(transcriber.transcribe, audio, options)
+        recognizer = self._recognizers.route(variant)
+        # Every model is fetched inside the worker thread: its first use loads it (seconds to
+        # minutes on a busy CPU), and on the event loop that load froze every other request.
+        return await asyncio.to_thread(lambda: recognizer.get().transcribe(audio, options))
 
     async def diarize(
         self, audio: ProcessedAudio, min_speakers: int | None, max_speakers: int | None
     ) -> list[SpeakerTurn]:
-        return await asyncio.to_thread(self.diarizer.diarize, audio, min_speakers, max_speakers)
+        return await asyncio.to_thread(lambda: self.diarizer.diarize(audio, min_speakers, max_speakers))
 
     async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]:
         options = self.settings.punctuation.options
-        return await asyncio.to_thread(self.punctuator.restore, utterances, language=language, options=options)
+        return await asyncio.to_thread(lambda: self.punctuator.restore(utterances, language=language, options=options))
 
     async def classify_sentiment(self, texts: Sequence[str]) -> tuple[Sentiment, ...]:
-        return await asyncio.to_thread(self.classifier.classify, list(texts), self.settings.sentiment.options)
+        texts = list(texts)
+        return await asyncio.to_thread(lambda: self.classifier.classify(texts, self.settings.sentiment.options))
 
     async def analyze_conversation(
         self,
@@ -124,7 +127,7 @@ class LocalStages:
         quality: QualityResult | None,
     ) -> AnalysisOutcome:
         return await asyncio.to_thread(
-            self.analyzer.analyze, utterances, roles, sentiments, quality, options=self.settings.llm.options
+            lambda: self.analyzer.analyze(utterances, roles, sentiments, quality, options=self.settings.llm.options)
         )
 
     async def stage_models(self) -> dict[str, str]:

@@ -149,6 +149,8 @@ class _Run:
             message = err
         else:
             message = str(err) if isinstance(err, CallyticsError) else f"{type(err).__name__}: {err}"
+        if isinstance(err, AudioError):  # the machine-readable reason first, as a 422 would carry it
+            message = f"{err.reason}: {message}"
         self.errors[name] = message
         self._emit(name, "failed", seconds)
 

@@ -4,8 +4,10 @@ background tasks keep running between requests)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,27 @@ def poll(client: TestClient, headers: dict[str, str], call_id: str, *, timeout_s
         if body["status"] in ("completed", "partial", "failed") or time.monotonic() > deadline:
             return body
         time.sleep(0.2)
+
+
+@contextmanager
+def running_server(app) -> Iterator[str]:
+    """`app` behind a real uvicorn server on 127.0.0.1 (lifespan included); yields its base URL and
+    stops it (lifespan shutdown included) afterwards."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not instance.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    port = instance.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+        assert thread.is_alive(), "the server thread died"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=30)
+    assert not thread.is_alive()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -11,9 +9,9 @@ import pytest
 
 from callytics_ray.api import LocalRunner, create_app
 from callytics_ray.storage.keys import create_api_key
-from tests.api.conftest import FAST_RETRY, with_api
+from tests.api.conftest import FAST_RETRY, running_server, with_api
 
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn")
 
 
 @pytest.fixture()
@@ -21,20 +19,9 @@ def server(api_settings, store, local_stages) -> Iterator[tuple[str, str]]:
     """(base URL, API key) of a running server; stopped (lifespan shutdown included) afterwards."""
     settings = with_api(api_settings, max_upload_mb=1.0)
     app = create_app(settings, store, LocalRunner(local_stages, store, settings, retry=FAST_RETRY))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = instance.servers[0].sockets[0].getsockname()[1]
     secret, _ = create_api_key(store.engine, tenant="acme", scopes=("submit", "read"))
-    yield f"http://127.0.0.1:{port}", secret
-    instance.should_exit = True
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    with running_server(app) as base_url:
+        yield base_url, secret
 
 
 @pytest.mark.models
