@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from callytics_ray.errors import ConfigError
 from callytics_ray.pipeline import CallRequest
 from callytics_ray.result import Role
 from callytics_ray.settings import ChannelLayout
 from callytics_ray.storage import CallStore
+from callytics_ray.vocabulary import MAX_REQUEST_TERMS, MAX_TERM_CHARS, RequestTerms, parse_terms
 
 
 class SubmittedOptions(BaseModel):
@@ -32,6 +33,18 @@ class SubmittedOptions(BaseModel):
         None, max_length=200_000, description="what was really said: the A/B report computes WER against it"
     )
 
+    vocabulary: RequestTerms = Field(
+        [],
+        description=f"terms this call may contain (product names, people, places, jargon), added before the "
+                    f"tenant's vocabulary: a JSON list or comma-separated; at most {MAX_REQUEST_TERMS} terms of at "
+                    f"most {MAX_TERM_CHARS} characters",
+    )
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _terms(cls, value: object) -> object:
+        return parse_terms(value)
+
     @model_validator(mode="after")
     def _speaker_bounds(self) -> SubmittedOptions:
         if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
@@ -44,6 +57,9 @@ class StoredRequest(SubmittedOptions):
 
     Attributes:
         variant: the A/B variant picked for the call.
+        call_vocabulary: the terms the call is recognised with: the request's `vocabulary`, then
+            the tenant's vocabulary version `tenant_vocabulary_version` (merged on acceptance, so a
+            retry or resume uses the same terms whatever the tenant stores later).
         fingerprint: SHA-256 over the audio and the options; an idempotency key reused with a
             different fingerprint is a conflict.
     """
@@ -52,6 +68,8 @@ class StoredRequest(SubmittedOptions):
 
     version: int = 1
     variant: str | None = None
+    call_vocabulary: list[str] = []
+    tenant_vocabulary_version: int | None = None
     content_type: str | None = None
     fingerprint: str | None = None
 
@@ -96,4 +114,6 @@ def load_call_request(store: CallStore, call_id: str) -> CallRequest:
         agent_id=stored.agent_id or record.agent_id,
         customer_id=stored.customer_id or record.customer_id,
         variant=stored.variant or record.variant,
+        vocabulary=tuple(stored.call_vocabulary),
+        tenant_vocabulary_version=stored.tenant_vocabulary_version,
     )

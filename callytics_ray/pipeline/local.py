@@ -99,8 +99,10 @@ class LocalStages:
         )
         return audio.info, audio
 
-    async def transcribe(self, audio: ProcessedAudio, language: str | None, variant: str | None = None) -> Transcript:
-        options = request_options(self.settings.asr.options, language)
+    async def transcribe(
+        self, audio: ProcessedAudio, language: str | None, variant: str | None = None, vocabulary: Sequence[str] = ()
+    ) -> Transcript:
+        options = request_options(self.settings.asr.options, language, vocabulary)
         transcriber = self._recognizers.route(variant).get()
         return await asyncio.to_thread(transcriber.transcribe, audio, options)
 
