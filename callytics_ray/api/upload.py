@@ -21,6 +21,7 @@ from callytics_ray.settings import ApiSettings, AudioOptions
 
 FILE_FIELD = "file"
 IDEMPOTENCY_FIELD = "idempotency_key"
+VOCABULARY_FIELD = "vocabulary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,10 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
         filename = PurePath(file.filename or "upload").name
         check_media_type(filename, file.content_type, api)
         data = await file.read()
-        fields = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
+        fields: dict[str, object] = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
+        terms = form.getlist(VOCABULARY_FIELD)
+        if len(terms) > 1:  # the field repeated: one term each
+            fields[VOCABULARY_FIELD] = terms
     finally:
         await form.close()
     idempotency_key = fields.pop(IDEMPOTENCY_FIELD, None) or request.headers.get("idempotency-key") or None
@@ -90,7 +94,7 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
     return Upload(data, filename, file.content_type, _options(fields), idempotency_key)
 
 
-def _options(fields: dict[str, str]) -> SubmittedOptions:
+def _options(fields: dict[str, object]) -> SubmittedOptions:
     values: dict[str, object] = {k: v for k, v in fields.items() if v != ""}
     if "roles" in values:
         try:
