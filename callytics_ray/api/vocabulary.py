@@ -34,7 +34,7 @@ class VocabularyDraft(BaseModel):
     )
 
 
-@router.put("", response_model=TenantVocabulary, responses={422: {"model": ErrorBody}, **_ERRORS},
+@router.put("", response_model=TenantVocabulary, response_model_exclude_none=True, responses={422: {"model": ErrorBody}, **_ERRORS},
             summary="Store a new version of your vocabulary")
 def put_vocabulary(
     draft: VocabularyDraft,
@@ -49,7 +49,7 @@ def put_vocabulary(
     return stored
 
 
-@router.get("", response_model=TenantVocabulary, responses=_ERRORS, summary="Your vocabulary")
+@router.get("", response_model=TenantVocabulary, response_model_exclude_none=True, responses=_ERRORS, summary="Your vocabulary")
 def get_vocabulary(
     version: int | None = Query(None, ge=1, description="a stored version; the one in force by default"),
     caller: ApiKeyRecord = Depends(require("read")),
