@@ -54,6 +54,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if missing:
         raise CliError(f"no such file: {missing[0]}")
     store = None if args.no_store else _store(settings)
+    vocabulary, tenant_version = _vocabulary(args.vocabulary, store)
     stages = LocalStages(settings)
     console = Console(stderr=True, soft_wrap=True)
     failures = 0
@@ -78,6 +79,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     path, settings, stages=stages, store=store, hook=hook,
                     language=args.language, layout=args.layout,
                     agent_id=args.agent_id, customer_id=args.customer_id,
+                    vocabulary=vocabulary, tenant_vocabulary_version=tenant_version,
                 )
             except CallyticsError as err:
                 failures += 1
@@ -94,6 +96,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 f"{len(analysis.segments)} segments", highlight=False,
             )
     return 1 if failures else 0
+
+
+def _vocabulary(given: list[str], store) -> tuple[tuple[str, ...], int | None]:
+    """The terms the CLI's calls are recognised with: `--vocabulary`, then the stored vocabulary of
+    the tenant the CLI stores calls under, as the gateway merges them; and that vocabulary's version."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from callytics_ray.vocabulary import RequestTerms, merge_terms, parse_terms
+
+    try:
+        terms = TypeAdapter(RequestTerms).validate_python([t for value in given for t in parse_terms(value)])
+    except (ValidationError, ValueError) as err:
+        raise CliError(f"--vocabulary: {err}") from err
+    if store is None:
+        return tuple(terms), None
+    stored = store.get_vocabulary(tenant="default")  # analyze stores calls under CallRequest's default tenant
+    return merge_terms(terms, stored.terms), stored.version
 
 
 def _emit(analysis, fmt: str, out: Path | None, source: Path) -> None:
@@ -278,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--layout", choices=("auto", "mono", "dual"), help="channel layout (default: auto)")
     analyze.add_argument("--format", choices=FORMATS, default="txt")
     analyze.add_argument("--out", type=Path, help="write <name>.<format> files here instead of stdout")
+    analyze.add_argument("--vocabulary", action="append", default=[], metavar="TERMS",
+                         help="terms the calls may contain (product names, people, jargon), comma-separated or "
+                              "repeated; the stored tenant vocabulary is added after them")
     analyze.add_argument("--agent-id")
     analyze.add_argument("--customer-id")
     analyze.add_argument("--no-store", action="store_true", help="do not store results")

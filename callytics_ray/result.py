@@ -246,6 +246,21 @@ class RedactionResult(_Model):
     end_s: float | None = None
 
 
+class VocabularyResult(_Model):
+    """The custom vocabulary of a call (`callytics_ray.vocabulary`).
+
+    Attributes:
+        terms: the call's terms: its request's, then its tenant's; category rules match these.
+        tenant_version: the version of the tenant's vocabulary merged in (0: it had none).
+        recognized_with: the terms speech recognition was prompted with: the leading ones that
+            fit its prompt (all of them unless the list is long).
+    """
+
+    terms: list[str]
+    tenant_version: int | None = None
+    recognized_with: list[str] = []
+
+
 class CallAnalysis(_Model):
     """Everything known about one call. Stages fill their fields; the rest stay None."""
 
@@ -258,6 +273,7 @@ class CallAnalysis(_Model):
     segments: list[SegmentResult] = []
     speakers: list[SpeakerResult] | None = None
     variant: str | None = None
+    vocabulary: VocabularyResult | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     models: dict[str, str] = Field(default_factory=dict, description="model reference per stage")
     sentiment: CallSentimentResult | None = None

@@ -73,6 +73,8 @@ class AsrOptions(_Section):
             BatchedInferencePipeline, `batch_size` chunks per forward pass.
         batch_across_calls: when Serve batches several calls (`@serve.batch`), decode their speech
             chunks together in shared forward passes, not one call after another.
+        vocabulary: terms every call is recognised with (product names, jargon); a call's own
+            vocabulary (its request's and its tenant's, `callytics_ray.vocabulary`) comes first.
     """
 
     beam_size: int = Field(5, ge=1)
@@ -90,6 +92,7 @@ class AsrOptions(_Section):
     batched_min_duration_s: float = Field(120.0, ge=0)
     batch_size: int = Field(8, ge=1)
     batch_across_calls: bool = True
+    vocabulary: tuple[str, ...] = ()
 
 
 class AsrSettings(_Section):

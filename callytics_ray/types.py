@@ -137,6 +137,7 @@ class Transcript:
     model: str
     duration_s: float
     all_language_probs: tuple[tuple[str, float], ...] = field(default=())
+    vocabulary: tuple[str, ...] = ()  # the terms recognition was prompted with (`asr/decoding.py`)
 
     @property
     def words(self) -> tuple[Word, ...]:

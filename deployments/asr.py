@@ -27,7 +27,7 @@ class SpeechRecognizerDeployment(StageDeployment):
     """Transcribes processed audio; concurrent calls are batched into one model call.
 
     The decoding options are this deployment's own: its settings merged with its live
-    user_config. A caller sends only the call's hints (its language), so a `serve deploy` of new
+    user_config. A caller sends only the call's hints (its language and vocabulary), so a `serve deploy` of new
     options takes effect for the next call without a restart, and nothing in the gateway can pin
     an option against it.
 
@@ -63,18 +63,21 @@ class SpeechRecognizerDeployment(StageDeployment):
         """Which variant and model this replica serves (for tests and /v1/experiments)."""
         return {"variant": self.variant, "model": self.settings.asr.model}
 
-    async def transcribe(self, audio: ProcessedAudio, language: str | None = None) -> Transcript | StageFailure:
+    async def transcribe(
+        self, audio: ProcessedAudio, language: str | None = None, vocabulary: tuple[str, ...] = ()
+    ) -> Transcript | StageFailure:
         """Transcribe one call.
 
         Args:
             audio: the processed call (Serve resolves the object reference the caller passes).
             language: the call's language hint ("ko"); None leaves the configured language or detection.
+            vocabulary: the call's terms (product names, jargon) recognition is prompted with.
 
         Returns:
             The transcript, or a StageFailure (a language the model lacks, a model failure) for
             the caller to raise.
         """
-        options = request_options(self.config.options, language)
+        options = request_options(self.config.options, language, vocabulary)
         return await self._submit(self._transcribe_batch, (audio, options), audio_s=audio.duration_s)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.05)

@@ -83,10 +83,12 @@ class ServeStages:
         audio: ProcessedAudio = unwrap(await ref)
         return audio.info, ref
 
-    async def transcribe(self, audio: ray.ObjectRef, language: str | None, variant: str | None = None) -> Transcript:
-        # Only the call's hint travels: the recognizer's options are its own (settings merged
+    async def transcribe(
+        self, audio: ray.ObjectRef, language: str | None, variant: str | None = None, vocabulary: Sequence[str] = ()
+    ) -> Transcript:
+        # Only the call's hints travel: the recognizer's options are its own (settings merged
         # with its live user_config), so they roll out without touching the gateway.
-        return unwrap(await self._recognizers.route(variant).transcribe.remote(audio, language))
+        return unwrap(await self._recognizers.route(variant).transcribe.remote(audio, language, tuple(vocabulary)))
 
     async def diarize(
         self, audio: ray.ObjectRef, min_speakers: int | None, max_speakers: int | None

@@ -97,6 +97,12 @@ class Conversation:
         return cls(analysis=analysis, turns=turns, duration_s=duration)
 
     @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The call's custom vocabulary terms (none when it was accepted without any)."""
+        vocabulary = self.analysis.vocabulary
+        return tuple(vocabulary.terms) if vocabulary is not None else ()
+
+    @property
     def roles_known(self) -> bool:
         """Whether diarization gave the utterances roles (agent / customer)."""
         return any(t.role in ("agent", "customer") for t in self.turns)

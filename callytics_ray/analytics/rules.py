@@ -2,7 +2,8 @@
 call's analysis with the evidence of what matched.
 
 A rule is one of (by `kind`):
-    phrase     phrases said (exact or fuzzy, English or Korean), not negated unless asked
+    phrase     phrases said (exact or fuzzy, English or Korean), not negated unless asked; with
+               `vocabulary: true` the terms of the call's custom vocabulary count as phrases
     near       a phrase within N words of another ("card" within 5 words of "stolen")
     sentiment  utterances with a sentiment label
     metric     a call metric compared with a value (longest silence, talk share, ...)
@@ -124,10 +125,16 @@ def _phrase_evidence(turn: Turn, first: int, last: int, phrase: str, hit: Phrase
 
 
 class PhraseCondition(MatchOptions, _Scoped):
-    """Any of `phrases` said (at least `min_count` times in all)."""
+    """Any of `phrases` said (at least `min_count` times in all); with `vocabulary`, any term of the
+    call's custom vocabulary too (its request's and its tenant's terms, `CallAnalysis.vocabulary`)."""
 
     kind: Literal["phrase"] = "phrase"
-    phrases: Phrases
+    phrases: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=500)] = []
+    vocabulary: bool = Field(
+        False,
+        description="also match the terms of the call's vocabulary (the tenant's and the request's); with "
+                    "match 'fuzzy' a near-miss spelling of a term counts too",
+    )
     negation: Negation = Field(
         "exclude",
         description="exclude: a negated occurrence ('not happy') does not count; require: only negated ones "
@@ -136,12 +143,28 @@ class PhraseCondition(MatchOptions, _Scoped):
     negation_window: int = Field(3, ge=0, le=10, description="tokens before a phrase searched for a negator")
     min_count: int = Field(1, ge=1)
 
+    @model_validator(mode="after")
+    def _something_to_match(self) -> PhraseCondition:
+        if not self.phrases and not self.vocabulary:
+            raise ValueError("a phrase condition needs phrases, or vocabulary: true")
+        return self
+
+    def _phrases(self, conversation: Conversation) -> list[str] | str:
+        """The phrases to look for in this call, or why there are none."""
+        terms = conversation.vocabulary if self.vocabulary else ()
+        if not self.phrases and not terms:
+            return "the call has no vocabulary"
+        return [*self.phrases, *terms]
+
     def hits(self, conversation: Conversation) -> list[PhraseEvidence] | str:
-        """Every counted occurrence, in call order, or why the scope cannot be known."""
+        """Every counted occurrence, in call order, or why the scope (or the vocabulary) cannot be known."""
         turns = self._turns(conversation)
         if isinstance(turns, str):
             return turns
-        matcher = self._matcher(self.phrases, self.negation_window)
+        phrases = self._phrases(conversation)
+        if isinstance(phrases, str):
+            return phrases
+        matcher = self._matcher(phrases, self.negation_window)
         found: list[PhraseEvidence] = []
         for turn in turns:
             for hit in matcher.find(turn.tokens):

@@ -27,6 +27,7 @@ from callytics_ray.settings import Settings
 from callytics_ray.storage import CallFilter, CallRecord, CallSort, CallStatus, CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
 from callytics_ray.storage.models import NEWEST_FIRST
+from callytics_ray.vocabulary import merge_terms
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -88,9 +89,12 @@ async def submit_call(
     on in the background). The same idempotency key and content return the first call (200)."""
     upload = await read_upload(request, settings.api)
     await asyncio.to_thread(probe_audio, upload.data, upload.filename, settings.audio)
+    tenant_vocabulary = await asyncio.to_thread(store.get_vocabulary, tenant=caller.tenant)
     stored = StoredRequest(
         **upload.options.model_dump(),
         variant=picker.pick() if picker is not None else None,
+        call_vocabulary=list(merge_terms(upload.options.vocabulary, tenant_vocabulary.terms)),
+        tenant_vocabulary_version=tenant_vocabulary.version,
         content_type=upload.content_type,
         fingerprint=fingerprint(upload.data, upload.options),
     )

@@ -49,9 +49,12 @@ def upload_openapi() -> dict[str, Any]:
                            "the Idempotency-Key header works too",
         },
     }
-    # A form field is a string: roles travel as JSON text.
+    # A form field is a string: roles travel as JSON text, the vocabulary as a JSON list or
+    # comma-separated (or as the field repeated, one term each).
     properties["roles"] = {"type": "string", "title": "Roles",
                            "description": 'speaker -> role as a JSON object, e.g. {"SPEAKER_01": "agent"}'}
+    properties["vocabulary"] = {"type": "string", "title": "Vocabulary",
+                                "description": properties["vocabulary"].get("description", "")}
     return {
         "requestBody": {
             "required": True,

@@ -13,6 +13,7 @@ from callytics_ray.pipeline import CallRequest
 from callytics_ray.result import Role
 from callytics_ray.settings import ChannelLayout
 from callytics_ray.storage import CallStore
+from callytics_ray.vocabulary import MAX_REQUEST_TERMS, MAX_TERM_CHARS, RequestTerms, parse_terms
 
 
 class SubmittedOptions(BaseModel):
@@ -46,6 +47,17 @@ class SubmittedOptions(BaseModel):
         if value is not None and "\x00" in value:
             raise ValueError("NUL characters are not allowed")
         return value
+    vocabulary: RequestTerms = Field(
+        [],
+        description=f"terms this call may contain (product names, people, places, jargon), added before the "
+                    f"tenant's vocabulary: a JSON list or comma-separated; at most {MAX_REQUEST_TERMS} terms of at "
+                    f"most {MAX_TERM_CHARS} characters",
+    )
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _terms(cls, value: object) -> object:
+        return parse_terms(value)
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> SubmittedOptions:
@@ -59,6 +71,9 @@ class StoredRequest(SubmittedOptions):
 
     Attributes:
         variant: the A/B variant picked for the call.
+        call_vocabulary: the terms the call is recognised with: the request's `vocabulary`, then
+            the tenant's vocabulary version `tenant_vocabulary_version` (merged on acceptance, so a
+            retry or resume uses the same terms whatever the tenant stores later).
         fingerprint: SHA-256 over the audio and the options; an idempotency key reused with a
             different fingerprint is a conflict.
     """
@@ -67,6 +82,8 @@ class StoredRequest(SubmittedOptions):
 
     version: int = 1
     variant: str | None = None
+    call_vocabulary: list[str] = []
+    tenant_vocabulary_version: int | None = None
     content_type: str | None = None
     fingerprint: str | None = None
 
@@ -111,4 +128,6 @@ def load_call_request(store: CallStore, call_id: str) -> CallRequest:
         agent_id=stored.agent_id or record.agent_id,
         customer_id=stored.customer_id or record.customer_id,
         variant=stored.variant or record.variant,
+        vocabulary=tuple(stored.call_vocabulary),
+        tenant_vocabulary_version=stored.tenant_vocabulary_version,
     )

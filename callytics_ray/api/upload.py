@@ -29,6 +29,7 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9!#$&^_.+-]{1,63}/[a-z0-9!#$&^_.+-]{1,63}$")
 # Control, format (bidi overrides), surrogate, private-use and unassigned characters: nothing a
 # person needs to recognise a file, and each can disguise or break what a console or log shows.
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+VOCABULARY_FIELD = "vocabulary"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,10 @@ async def read_upload(request: Request, api: ApiSettings) -> Upload:
         filename = display_filename(file.filename)
         media = check_media_type(filename, file.content_type, api)
         data = await file.read()
-        fields = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
+        fields: dict[str, object] = {k: v for k, v in form.multi_items() if k != FILE_FIELD}
+        terms = form.getlist(VOCABULARY_FIELD)
+        if len(terms) > 1:  # the field repeated: one term each
+            fields[VOCABULARY_FIELD] = terms
     finally:
         await form.close()
     idempotency_key = fields.pop(IDEMPOTENCY_FIELD, None) or request.headers.get("idempotency-key") or None
@@ -121,7 +125,7 @@ def display_filename(raw: str | None) -> str:
     return name
 
 
-def _options(fields: dict[str, str]) -> SubmittedOptions:
+def _options(fields: dict[str, object]) -> SubmittedOptions:
     values: dict[str, object] = {k: v for k, v in fields.items() if v != ""}
     if "roles" in values:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from callytics_ray.asr.cross_call import decode_together
-from callytics_ray.asr.decoding import decode_arguments
+from callytics_ray.asr.decoding import decode_arguments, echoes_vocabulary, fit_vocabulary
 from callytics_ray.asr.repetition import collapse_repeated_ngrams, is_repeated_segment
 from callytics_ray.cpu import stage_threads
 from callytics_ray.errors import ConfigError, StageError
@@ -22,6 +22,7 @@ from callytics_ray.failures import StageFailure, attempt
 from callytics_ray.model_store import resolve_model
 from callytics_ray.settings import AsrOptions, AsrSettings, Settings
 from callytics_ray.types import ProcessedAudio, Transcript, TranscriptSegment, Word, join_words
+from callytics_ray.vocabulary import merge_terms
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +69,16 @@ def _whisper_errors() -> Iterator[None]:
         raise StageError(STAGE, f"faster-whisper failed: {err}") from err
 
 
-def request_options(options: AsrOptions, language: str | None) -> AsrOptions:
-    """A stage's options with one call's language hint on top (the request wins over a configured
-    language); every other option is the stage's own."""
-    return options if language is None else options.model_copy(update={"language": language})
+def request_options(options: AsrOptions, language: str | None, vocabulary: Sequence[str] = ()) -> AsrOptions:
+    """A stage's options with one call's hints on top: its language (the request wins over a
+    configured language) and its vocabulary (the call's terms first, then any configured ones);
+    every other option is the stage's own."""
+    update: dict[str, object] = {}
+    if language is not None:
+        update["language"] = language
+    if vocabulary:
+        update["vocabulary"] = merge_terms(vocabulary, options.vocabulary)
+    return options.model_copy(update=update) if update else options
 
 
 class Transcriber:
@@ -120,7 +127,7 @@ class Transcriber:
             ConfigError: a forced language is not in `allowed_languages` or the model lacks it.
             StageError: the model failed on this audio.
         """
-        options = options or self.options
+        options = self._fitted(options or self.options)
         self._check_language(options)
         channels = audio.channels
         with _whisper_errors():
@@ -146,6 +153,7 @@ class Transcriber:
             model=self.model_name,
             duration_s=audio.duration_s,
             all_language_probs=main.all_language_probs,
+            vocabulary=main.vocabulary,
         )
 
     def transcribe_batch(
@@ -160,8 +168,8 @@ class Transcriber:
         """
         results: list[Transcript | StageFailure | None] = [None] * len(items)
         groups: dict[tuple, list[_Piece]] = defaultdict(list)
+        items = [(audio, self._fitted(options or self.options)) for audio, options in items]
         for index, (audio, options) in enumerate(items):
-            options = options or self.options
             if len(items) < 2 or not options.batch_across_calls or not options.vad_filter:
                 results[index] = self._one(audio, options)
                 continue
@@ -175,7 +183,7 @@ class Transcriber:
                 groups[(decoding, piece.rate, options.batch_size, options.vad_min_silence_ms)].append(piece)
         parts: dict[int, list[Transcript]] = defaultdict(list)
         for pieces in groups.values():
-            first = items[pieces[0].item][1] or self.options
+            first = items[pieces[0].item][1]
             try:
                 with self._batched_lock:
                     decoded = decode_together(
@@ -187,7 +195,7 @@ class Transcriber:
                     results[item] = self._one(*items[item])
                 continue
             for piece, raw in zip(pieces, decoded, strict=True):
-                options = items[piece.item][1] or self.options
+                options = items[piece.item][1]
                 parts[piece.item].append(self._channel_transcript(
                     raw, piece.language, piece.language_probability, piece.language_probs,
                     len(piece.samples) / piece.rate, options, piece.channel,
@@ -196,6 +204,16 @@ class Transcriber:
             if results[item] is None:
                 results[item] = self._combine(channel_parts, items[item][0])
         return results  # type: ignore[return-value]  (every slot is filled above)
+
+    def _fitted(self, options: AsrOptions) -> AsrOptions:
+        """`options` with only the vocabulary terms that fit Whisper's prompt (`fit_vocabulary`)."""
+        if not options.vocabulary:
+            return options
+        tokenizer = self._model.hf_tokenizer
+        fitted = fit_vocabulary(options.vocabulary, lambda text: len(tokenizer.encode(text, add_special_tokens=False)))
+        if len(fitted) < len(options.vocabulary):
+            logger.info("vocabulary: %d of %d terms fit the prompt", len(fitted), len(options.vocabulary))
+        return options.model_copy(update={"vocabulary": fitted})
 
     def _one(self, audio: ProcessedAudio, options: AsrOptions | None) -> Transcript | StageFailure:
         return attempt(STAGE, lambda: self.transcribe(audio, options))
@@ -291,6 +309,7 @@ class Transcriber:
             model=self.model_name,
             duration_s=duration_s,
             all_language_probs=language_probs,
+            vocabulary=options.vocabulary,
         )
 
     def _clean(self, raw: list, options: AsrOptions, channel: int | None) -> tuple[TranscriptSegment, ...]:
@@ -304,6 +323,9 @@ class Transcriber:
                 logger.debug("dropping looping segment %.1f-%.1f", seg.start, seg.end)
                 continue
             if is_repeated_segment(seg.text, previous, options.max_repeats):
+                continue
+            if options.vocabulary and echoes_vocabulary(seg.text, options.vocabulary):
+                logger.debug("dropping an echo of the vocabulary prompt %.1f-%.1f", seg.start, seg.end)
                 continue
             previous.append(seg.text)
             words = tuple(

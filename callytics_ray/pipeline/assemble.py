@@ -21,10 +21,17 @@ from callytics_ray.result import (
     SegmentResult,
     SentimentResult,
     SpeakerResult,
+    VocabularyResult,
     WordResult,
 )
 from callytics_ray.sentiment import Sentiment
 from callytics_ray.types import AudioInfo, SpeakerRole, Transcript, TranscriptSegment, Utterance, Word
+
+
+def vocabulary_result(terms: Sequence[str], tenant_version: int | None) -> VocabularyResult | None:
+    """The call's vocabulary as recorded in its result (None without terms); which of the terms
+    recognition was prompted with is added when recognition answers."""
+    return VocabularyResult(terms=list(terms), tenant_version=tenant_version) if terms else None
 
 
 def audio_result(info: AudioInfo) -> AudioResult:

@@ -99,8 +99,10 @@ class LocalStages:
         )
         return audio.info, audio
 
-    async def transcribe(self, audio: ProcessedAudio, language: str | None, variant: str | None = None) -> Transcript:
-        options = request_options(self.settings.asr.options, language)
+    async def transcribe(
+        self, audio: ProcessedAudio, language: str | None, variant: str | None = None, vocabulary: Sequence[str] = ()
+    ) -> Transcript:
+        options = request_options(self.settings.asr.options, language, vocabulary)
         recognizer = self._recognizers.route(variant)
         # Every model is fetched inside the worker thread: its first use loads it (seconds to
         # minutes on a busy CPU), and on the event loop that load froze every other request.

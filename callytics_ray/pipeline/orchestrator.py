@@ -48,15 +48,18 @@ ProgressHook = Callable[[str, str, float], None]
 class StageBackend(Protocol):
     """Where the model stages run. `audio` payloads are opaque: arrays in-process, refs on Serve.
 
-    The orchestrator passes a stage only the call's own hints (language, speaker bounds; the
-    layout travels in the request); each stage decides its options itself, from its settings and,
+    The orchestrator passes a stage only the call's own hints (language, vocabulary, speaker
+    bounds; the layout travels in the request); each stage decides its options itself, from its settings and,
     on Serve, its live user_config.
     """
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
 
-    async def transcribe(self, audio: Any, language: str | None, variant: str | None = None) -> Transcript:
-        """Recognise speech with the recognizer of A/B `variant` (`VariantRouter`); None: the default."""
+    async def transcribe(
+        self, audio: Any, language: str | None, variant: str | None = None, vocabulary: Sequence[str] = ()
+    ) -> Transcript:
+        """Recognise speech with the recognizer of A/B `variant` (`VariantRouter`; None: the
+        default), prompted with the call's `vocabulary` terms."""
         ...
 
     async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
@@ -185,7 +188,10 @@ async def run_call(
         LeaseLostError: another worker took the call over before this run stored its result.
     """
     run = _Run(request, store, hook, retry, lease_holder)
-    analysis = CallAnalysis(call_id=request.call_id, source=request.name, variant=request.variant)
+    analysis = CallAnalysis(
+        call_id=request.call_id, source=request.name, variant=request.variant,
+        vocabulary=assemble.vocabulary_result(request.vocabulary, request.tenant_vocabulary_version),
+    )
     if store is not None:
         await asyncio.to_thread(store.set_status, request.call_id, CallStatus.PROCESSING)
     try:
@@ -201,7 +207,7 @@ async def run_call(
     transcript, turns = await asyncio.gather(
         # The variant was picked once, at submission, and stored with the call: a resumed or retried
         # call keeps its arm.
-        run.stage("asr", lambda: backend.transcribe(audio, request.language, request.variant)),
+        run.stage("asr", lambda: backend.transcribe(audio, request.language, request.variant, request.vocabulary)),
         run.stage("diarization", lambda: backend.diarize(audio, request.min_speakers, request.max_speakers)),
     )
     if transcript is None:
@@ -210,6 +216,8 @@ async def run_call(
     analysis.language_probability = round(transcript.language_probability, 4)
     analysis.segments = assemble.segments_from_transcript(transcript)
     analysis.models["asr"] = transcript.model
+    if analysis.vocabulary is not None:
+        analysis.vocabulary.recognized_with = list(transcript.vocabulary)
 
     attributed = None
     if turns is not None:

@@ -23,6 +23,9 @@ class CallRequest:
         min_speakers / max_speakers: hints for diarization.
         agent_id / customer_id: caller metadata stored with the call.
         variant: A/B variant that served the call, when the gateway picks one.
+        vocabulary: terms recognition is prompted with and category rules can match (the
+            request's, then the tenant's; `callytics_ray.vocabulary`).
+        tenant_vocabulary_version: the version of the tenant's vocabulary merged into it.
     """
 
     call_id: str
@@ -38,3 +41,5 @@ class CallRequest:
     agent_id: str | None = None
     customer_id: str | None = None
     variant: str | None = None
+    vocabulary: tuple[str, ...] = ()
+    tenant_vocabulary_version: int | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -60,6 +61,32 @@ _CATEGORIES = _Kind("categories", "category set", StoredCategorySet, builtin_cat
 def _summary(kind: _Kind, doc: StoredRubric | StoredCategorySet) -> ConfigSummary:
     return ConfigSummary(name=doc.name, version=doc.version, description=doc.description, size=kind.size(doc),
                          created_at=doc.created_at, builtin=doc.builtin)
+
+
+def store_next_version(engine: Engine, *, tenant: str, kind: str, name: str, body_json: str) -> AnalyticsConfig:
+    """Store `body_json` as the next version of the tenant's `kind` / `name` and return the row.
+
+    Raises:
+        IntegrityError: other writers kept taking the next version number.
+    """
+    attempt = 0
+    while True:
+        try:
+            with Session(engine) as session:
+                latest = session.exec(
+                    select(func.max(AnalyticsConfig.version)).where(
+                        AnalyticsConfig.tenant == tenant, AnalyticsConfig.kind == kind, AnalyticsConfig.name == name)
+                ).one()
+                row = AnalyticsConfig(tenant=tenant, kind=kind, name=name, version=(latest or 0) + 1,
+                                      body_json=body_json)
+                session.add(row)
+                session.commit()
+                session.refresh(row)
+                return row
+        except IntegrityError:
+            attempt += 1
+            if attempt >= _VERSION_RACE_ATTEMPTS:
+                raise
 
 
 class AnalyticsRepository(Repository):
@@ -113,25 +140,8 @@ class AnalyticsRepository(Repository):
 
     def _put(self, kind: _Kind, doc: Rubric | CategorySet, tenant: str):
         body = doc.model_dump_json(exclude={"name", "version", "created_at", "builtin"})
-        attempt = 0
-        while True:
-            try:
-                with Session(self.engine) as session:
-                    latest = session.exec(
-                        select(func.max(AnalyticsConfig.version)).where(
-                            AnalyticsConfig.tenant == tenant, AnalyticsConfig.kind == kind.key,
-                            AnalyticsConfig.name == doc.name)
-                    ).one()
-                    row = AnalyticsConfig(tenant=tenant, kind=kind.key, name=doc.name, version=(latest or 0) + 1,
-                                          body_json=body)
-                    session.add(row)
-                    session.commit()
-                    session.refresh(row)
-                    return self._document(kind, row)
-            except IntegrityError:
-                attempt += 1
-                if attempt >= _VERSION_RACE_ATTEMPTS:
-                    raise
+        return self._document(kind, store_next_version(self.engine, tenant=tenant, kind=kind.key, name=doc.name,
+                                                       body_json=body))
 
     @staticmethod
     def _document(kind: _Kind, row: AnalyticsConfig):

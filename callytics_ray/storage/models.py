@@ -230,3 +230,19 @@ class AgentScore(BaseModel):
     mean_score: float
     min_score: float
     max_score: float
+
+
+class TenantVocabulary(BaseModel):
+    """A tenant's custom vocabulary, one version. Version 0: the tenant has stored none (no terms).
+
+    Attributes:
+        terms: product names, people, places and jargon, in the order given (duplicates dropped).
+        version: counts from 1 with every PUT; a call records the version it was accepted with.
+        created_at: when this version was stored.
+        created_by: the prefix of the API key that stored it.
+    """
+
+    terms: list[str] = []
+    version: int = 0
+    created_at: datetime | None = None
+    created_by: str | None = None

@@ -139,15 +139,16 @@ class ApiKey(SQLModel, table=True):
 
 
 class AnalyticsConfig(SQLModel, table=True):
-    """One version of a tenant's rubric or category set (`kind`), as the JSON it was stored with.
-    Versions of a name count from 1 and are never changed: a scorecard names the one it used."""
+    """One version of a tenant's rubric, category set or vocabulary (`kind`), as the JSON it was
+    stored with. Versions of a name count from 1 and are never changed: a scorecard names the one
+    it used, a call the vocabulary version it was accepted with."""
 
     __tablename__ = "analytics_configs"
     __table_args__ = (UniqueConstraint("tenant", "kind", "name", "version", name="uq_analytics_configs_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16)  # rubric | categories
+    kind: str = Field(max_length=16)  # rubric | categories | vocabulary
     name: str = Field(max_length=64)
     version: int
     created_at: datetime = Field(default_factory=utcnow)

@@ -302,7 +302,7 @@ def test_a_rule_round_trips_through_json():
 
 @pytest.mark.parametrize("data, reason", [
     ({"kind": "sometimes"}, "does not match any of the expected tags"),
-    ({"kind": "phrase", "phrases": []}, "at least 1 item"),
+    ({"kind": "phrase", "phrases": []}, "needs phrases, or vocabulary: true"),
     ({"kind": "phrase", "phrases": ["x"], "window": {"first_s": 5, "last_s": 5}}, "a window is one of"),
     ({"kind": "phrase", "phrases": ["x"], "window": {"from_s": 9, "to_s": 3}}, "is not after"),
     ({"kind": "metric", "metric": "happiness", "op": ">", "value": 1}, "metric"),

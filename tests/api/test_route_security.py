@@ -54,6 +54,7 @@ PUBLIC = {
 }
 
 ALERT = {"categories": ["*"], "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef0123456789abcdef"}
+ACME_TERM = "Zentrafy"  # a term of acme's vocabulary
 ACME_AGENT = "agent-acme"
 GLOBEX_AGENT = "agent-globex"
 ARM = "arm-acme"
@@ -161,6 +162,9 @@ ROUTES: dict[tuple[str, str], Check] = {
     # Pending: the owner's redelivery answers 409 (nothing to redeliver yet), another tenant's 404.
     ("POST", "/v1/alerts/deliveries/{delivery_id}:redeliver"): Check(
         "admin", target=lambda w: ({"delivery_id": w.delivery_id}, {}, None), isolated=True, owner_status=(409,)),
+    ("GET", "/v1/vocabulary"): Check("read", leaks=lambda w: (ACME_TERM,)),
+    ("PUT", "/v1/vocabulary"): Check("admin", target=lambda w: ({}, {}, {"terms": [ACME_TERM, "Callytics Pro"]}),
+                                     note="stores a new version of the caller's tenant's own list"),
     ("GET", "/console/calls"): Check("read", console=True, leaks=_acme_rows),
     ("GET", "/console/calls/{call_id}"): Check("read", **_CALL_PAGE),
     ("GET", "/console/upload"): Check("read", console=True, note="the upload form: no stored data"),
@@ -210,6 +214,7 @@ def world(tmp_path_factory, model_cache: Path, local_stages, stereo_call_path: P
         for path, body in (("/v1/rubrics/acme-qa", RUBRIC), ("/v1/categories/acme-topics", CATEGORIES),
                            ("/v1/alerts/acme-hook", ALERT), ("/v1/alerts/acme-doomed", ALERT)):
             assert client.put(path, headers=acme, json=body).status_code == 201
+        assert client.put("/v1/vocabulary", headers=acme, json={"terms": [ACME_TERM]}).status_code == 200
         [delivery_id] = store.add_deliveries([NewDelivery(
             id=str(uuid.uuid4()), tenant="acme", alert="acme-hook", call_id=done.json()["id"], category_set="acme-topics",
             category="refund", payload_json="{}")])

@@ -83,6 +83,14 @@ def test_errors_are_one_line_and_non_zero(env, args, message):
     assert len(lines) == 1 and lines[0].startswith("callytics: error:") and message in lines[0], done.stderr
 
 
+def test_a_bad_vocabulary_is_refused_before_any_model_loads(env, stereo_call_path):
+    done = run(["analyze", str(stereo_call_path), "--vocabulary", "Zentrafy", "--vocabulary", "Z" * 80], env)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("callytics: error: --vocabulary:"), done.stderr
+    assert "at most 64 characters" in lines[0]
+
+
 @pytest.mark.models
 def test_a_bad_file_among_good_ones(env, tmp_path, stereo_call_path):
     bogus = tmp_path / "bogus.mp3"

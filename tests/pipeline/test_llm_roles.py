@@ -51,7 +51,7 @@ class ReplayedCall:
     async def process_audio(self, request):
         return self.info, None
 
-    async def transcribe(self, audio, language, variant=None):
+    async def transcribe(self, audio, language, variant=None, vocabulary=()):
         segments = tuple(
             TranscriptSegment(u.start, u.end, u.text, u.words, channel=int(u.speaker[-1]) if self.dual else None)
             for u in self.utterances

@@ -56,11 +56,11 @@ class FlakyTranscriber:
     async def process_audio(self, request):
         return await self.inner.process_audio(request)
 
-    async def transcribe(self, audio, language, variant=None):
+    async def transcribe(self, audio, language, variant=None, vocabulary=()):
         self.calls += 1
         if self.calls <= self.failures:
             raise ConnectionError("replica died")
-        return await self.inner.transcribe(audio, language, variant)
+        return await self.inner.transcribe(audio, language, variant, vocabulary)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -128,6 +128,8 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("list_category_sets", lambda s: [c.name for c in s.list_category_sets(tenant="acme")] == ["topics"]),
     ("category_set_versions", lambda s: [v.version for v in s.category_set_versions("topics", tenant="acme")] == [1]),
     ("category_sets_in_force", lambda s: [c.name for c in s.category_sets_in_force(tenant="acme")] == ["topics"]),
+    ("put_vocabulary", lambda s: s.put_vocabulary(["Zentrafy"], tenant="acme", created_by="cr_x").version == 1),
+    ("get_vocabulary", lambda s: s.get_vocabulary(tenant="acme").terms == ["Zentrafy"]),
     ("save_assessment", lambda s: s.save_assessment("c-1", assess([_RUBRIC], [_CATEGORIES], s.get_analysis("c-1")))
      is None),
     ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),
@@ -174,7 +176,7 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
             "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
-            "redeliver", "take_rate_token"} <= set(WRITE_METHODS)
+            "redeliver", "take_rate_token", "put_vocabulary"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

@@ -105,7 +105,7 @@ class _Recognizer:
         return response()
 
 
-def test_the_gateway_sends_the_recognizer_only_the_calls_language():
+def test_the_gateway_sends_the_recognizer_only_the_calls_hints():
     from deployments.serve_stages import ServeStages, StageHandles
 
     others = dict.fromkeys(("audio", "diarizer", "punctuation", "sentiment", "llm"))
@@ -113,7 +113,9 @@ def test_the_gateway_sends_the_recognizer_only_the_calls_language():
     recognizer = _Recognizer(transcript)
     stages = ServeStages(StageHandles(recognizers={"base": recognizer}, **others))
     assert asyncio.run(stages.transcribe("audio-ref", "ko")) is transcript
-    assert recognizer.sent == [("audio-ref", "ko")]  # no options: they are the recognizer's own
+    assert asyncio.run(stages.transcribe("audio-ref", None, None, ["Zentrafy"])) is transcript
+    # The language and the vocabulary, no options: they are the recognizer's own.
+    assert recognizer.sent == [("audio-ref", "ko", ()), ("audio-ref", None, ("Zentrafy",))]
 
     refusing = _Recognizer(StageFailure(ConfigError("Whisper does not know language 'xx'")))
     stages = ServeStages(StageHandles(recognizers={"base": refusing}, **others))
@@ -131,7 +133,7 @@ def test_the_gateway_routes_each_variant_to_its_own_recognizer_and_refuses_unkno
 
     assert asyncio.run(stages.transcribe("ref-1", "en", "tiny")).model == "bundled:whisper-tiny.en"
     assert asyncio.run(stages.transcribe("ref-2", None, None)).model == "bundled:whisper-base"
-    assert (base.sent, tiny.sent) == ([("ref-2", None)], [("ref-1", "en")])
+    assert (base.sent, tiny.sent) == ([("ref-2", None, ())], [("ref-1", "en", ())])
     with pytest.raises(ConfigError, match="unknown speech-recognizer variant 'gone'; deployed: base, tiny"):
         asyncio.run(stages.transcribe("ref-3", "en", "gone"))
 

@@ -27,7 +27,7 @@ SUBMIT_SCOPE = "submit"
 _LABELS = {
     "agent_id": "Agent", "customer_id": "Customer", "language": "Language", "channel_layout": "Channel layout",
     "agent_channel": "Agent's channel", "min_speakers": "Min speakers", "max_speakers": "Max speakers",
-    "roles": "Roles (JSON)", "reference_transcript": "Reference transcript",
+    "vocabulary": "Vocabulary", "roles": "Roles (JSON)", "reference_transcript": "Reference transcript",
 }
 _ADVANCED = frozenset({"roles", "reference_transcript"})
 
