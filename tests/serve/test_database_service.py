@@ -12,6 +12,7 @@ import inspect
 import logging
 import pickle
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.errors import NotFoundError
+from callytics_ray.pipeline.redacted_audio import identical
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
 from callytics_ray.storage.tables import Call
 from deployments.database import DatabaseServiceDeployment, ServeCallStore
@@ -92,6 +94,8 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
     ("get_audio", lambda s: s.get_audio("c-1") == (b"RIFF", "a.wav")),
     ("get_audio_media", lambda s: s.get_audio_media("c-1", tenant="acme")[::2] == (b"RIFF", "a.wav")),
+    ("save_audio_redaction", lambda s: s.save_audio_redaction("c-1", identical()) is None),
+    ("get_redacted_audio_media", lambda s: s.get_redacted_audio_media("c-1", tenant="acme")[0] == b"RIFF"),
     ("unfinished_calls", lambda s: s.unfinished_calls() == ["c-1"]),
     ("claimable_calls", lambda s: s.claimable_calls() == ["c-1"]),
     ("claim_call", lambda s: s.claim_call("c-1", "worker-1", 60.0)),
@@ -126,6 +130,8 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),
     ("agent_scores", lambda s: [(a.calls, a.mean_score) for a in s.agent_scores("qa", tenant="acme")] == [(1, 100.0)]),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
+    ("delete_expired_originals", lambda s: s.delete_expired_originals(created_before=datetime(2999, 1, 1)) == ["c-1"]),
+    ("recording_info", lambda s: s.recording_info("c-1", tenant="acme").original == "deleted"),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
 ]
@@ -148,7 +154,7 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert set(database.forwarded) == set(WRITE_METHODS)
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
-            "save_assessment"} <= set(WRITE_METHODS)
+            "save_assessment", "save_audio_redaction", "delete_expired_originals"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 
