@@ -204,6 +204,8 @@ class NativeAudio:
 # 16 bits once, as any player does; floats of a float PCM file are kept as they are.
 _NATIVE_FORMATS = {"u8": "s16p", "s16": "s16p", "s32": "s32p", "flt": "fltp", "dbl": "fltp"}
 _DTYPES = {"s16p": np.int16, "s32p": np.int32, "fltp": np.float32}
+# FFmpeg's default layout per channel count, for files that declare none (and for encoding).
+CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 _LOSSLESS_CODECS = ("pcm_", "flac", "alac", "wavpack", "tta", "ape", "mlp", "truehd")
 
 
@@ -224,7 +226,11 @@ def decode_native(
         planar = _NATIVE_FORMATS.get(decoded, "fltp")
         if planar == "fltp" and not lossless:
             planar = "s16p"
-        layout = opened.stream.layout.name if opened.stream.layout.nb_channels == opened.channels else opened.channels
+        layout = opened.stream.layout
+        if layout.nb_channels != opened.channels:  # a file that declares no layout
+            if opened.channels not in CHANNEL_LAYOUTS:
+                raise TooManyChannelsError(f"{label} has {opened.channels} channels and no channel layout")
+            layout = av.AudioLayout(CHANNEL_LAYOUTS[opened.channels])
         resampler = av.AudioResampler(format=planar, layout=layout, rate=opened.rate)
         chunks: list[np.ndarray] = []
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from callytics_ray.audio.decode import NativeAudio, decode_native
+from callytics_ray.audio.decode import CHANNEL_LAYOUTS, NativeAudio, decode_native
 from callytics_ray.settings import AudioRedactionOptions
 
 # Output per kept sample format: FLAC holds 16-bit integers; 32-bit integers and floats stay PCM
@@ -142,7 +142,7 @@ def redact_recording(
 def encode(samples: np.ndarray, sample_rate_hz: int, container: str, codec: str, frame_format: str) -> bytes:
     """Encode channel-first `samples` as one audio stream (`frame_format`: the packed sample format)."""
     channels = samples.shape[0]
-    layout = {1: "mono", 2: "stereo"}.get(channels) or av.AudioLayout(channels).name
+    layout = CHANNEL_LAYOUTS[channels]
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         stream = output.add_stream(codec, rate=sample_rate_hz, layout=layout)
