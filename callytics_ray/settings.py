@@ -24,6 +24,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class AudioRedactionOptions(_Section):
+    """How the redacted copy of a recording hides the PII spans found in its transcript.
+
+    Attributes:
+        mode: "bleep" replaces every sample of a span, on every channel, with a sine tone;
+            "silence" with digital silence.
+        tone_hz: the bleep's frequency (below the Nyquist frequency of 8 kHz telephone audio).
+        tone_level: the bleep's amplitude as a share of full scale.
+        pad_s: each span is widened by this much on both sides: word times from recognition are
+            good to a few tenths of a second, and a digit's first or last sound must not survive.
+    """
+
+    mode: Literal["bleep", "silence"] = "bleep"
+    tone_hz: float = Field(1000.0, ge=50.0, le=3500.0)
+    tone_level: float = Field(0.25, gt=0.0, le=1.0)
+    pad_s: float = Field(0.3, ge=0.0, le=5.0)
+
+
 class AudioOptions(_Section):
     """How a recording is decoded and cleaned.
 
@@ -47,6 +65,7 @@ class AudioOptions(_Section):
         crosstalk_max_delay_ms: the longest delay of the leak behind its source.
         crosstalk_hangover_ms: kept speech is widened by this much on each side (quiet onsets
             and word endings).
+        redaction: how the redacted copy of the recording (PII bleeped or silenced) is made.
     """
 
     target_sample_rate_hz: int = 16_000
@@ -63,6 +82,7 @@ class AudioOptions(_Section):
     crosstalk_margin_db: float = Field(8.0, ge=0.0)
     crosstalk_max_delay_ms: float = Field(60.0, ge=0.0, le=500.0)
     crosstalk_hangover_ms: float = Field(150.0, ge=0.0)
+    redaction: AudioRedactionOptions = AudioRedactionOptions()
 
 
 class AsrOptions(_Section):
@@ -115,10 +135,20 @@ class AsrSettings(_Section):
 
 
 class StorageSettings(_Section):
-    """Where results live. `database_url` on Settings picks the database."""
+    """Where results live. `database_url` on Settings picks the database.
+
+    Attributes:
+        original_audio_retention_days: the original upload of a finished call is deleted this
+            many days after the call was created (its redacted copy is kept, and the call says
+            when the original went); None keeps originals for good.
+        retention_batch_size: originals deleted per sweep at most (the reconciler sweeps on
+            every round).
+    """
 
     echo_sql: bool = False
     store_audio: bool = True
+    original_audio_retention_days: float | None = Field(None, gt=0)
+    retention_batch_size: int = Field(100, ge=1)
 
 
 class PunctuationOptions(_Section):

@@ -1,12 +1,15 @@
-"""AudioProcessor deployment: decode, split channels, measure and clean one recording."""
+"""AudioProcessor deployment: decode, split channels, measure and clean one recording; make its
+redacted copy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ray import serve
 
 from callytics_ray.audio import load_audio
+from callytics_ray.audio.redact import AudioSpan, RedactedRecording, redact_recording
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.settings import AudioOptions
 from callytics_ray.types import ProcessedAudio
@@ -47,4 +50,15 @@ class AudioProcessorDeployment(StageDeployment):
         """
         return await self._guarded(
             lambda: load_audio(request.source, self.config.options, layout=request.layout, name=request.name)
+        )
+
+    async def redact(self, request: CallRequest, spans: Sequence[AudioSpan]) -> RedactedRecording | StageFailure:
+        """The redacted copy of `request.source`: `spans` bleeped or silenced as the live
+        `options.redaction` says, on every channel, encoded losslessly."""
+        options = self.config.options
+        return await self._guarded(
+            lambda: redact_recording(
+                request.source, spans, options.redaction, max_duration_s=options.max_duration_s,
+                max_channels=options.max_channels, name=request.name,
+            )
         )

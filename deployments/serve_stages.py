@@ -18,6 +18,7 @@ from pathlib import Path
 import ray
 from ray.serve.handle import DeploymentHandle
 
+from callytics_ray.audio.redact import AudioSpan, RedactedRecording
 from callytics_ray.errors import ConfigError
 from callytics_ray.failures import unwrap
 from callytics_ray.llm import AnalysisOutcome
@@ -73,10 +74,7 @@ class ServeStages:
         return tuple(self.handles.recognizers)
 
     async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, ray.ObjectRef]:
-        if isinstance(request.source, Path):
-            # A path exists only on the gateway's machine; replicas may run elsewhere.
-            data = await asyncio.to_thread(request.source.read_bytes)
-            request = replace(request, source=data, name=request.name or request.source.name)
+        request = await _with_bytes(request)
         ref = await self.handles.audio.process.remote(request)._to_object_ref()
         # Fetching maps the arrays from the local object store without copying them; only the
         # small AudioInfo is kept here, the stages below receive `ref`.
@@ -110,6 +108,11 @@ class ServeStages:
     ) -> AnalysisOutcome:
         return unwrap(await self.handles.llm.analyze.remote(tuple(utterances), tuple(roles), sentiments, quality))
 
+    async def redact_audio(self, request: CallRequest, spans: Sequence[AudioSpan]) -> RedactedRecording:
+        # The audio processor decodes the original again (at its own rate, unlike `process`): the
+        # heavy part stays off the gateway, which only passes the copy on to the database service.
+        return unwrap(await self.handles.audio.redact.remote(await _with_bytes(request), tuple(spans)))
+
     async def stage_models(self) -> dict[str, str]:
         """What each model stage runs, as its replicas report it (after a rollout: the new one)."""
         stages = {
@@ -119,3 +122,12 @@ class ServeStages:
         }
         names = await asyncio.gather(*(handle.model_name.remote() for handle in stages.values()))
         return {stage: name for stage, name in zip(stages, names) if name}
+
+
+async def _with_bytes(request: CallRequest) -> CallRequest:
+    """`request` with its recording as bytes: a path exists only on the gateway's machine, and
+    replicas may run elsewhere."""
+    if not isinstance(request.source, Path):
+        return request
+    data = await asyncio.to_thread(request.source.read_bytes)
+    return replace(request, source=data, name=request.name or request.source.name)

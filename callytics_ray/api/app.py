@@ -17,6 +17,7 @@ from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
 from callytics_ray.api.security import install_browser_protection
+from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
@@ -89,7 +90,8 @@ def create_app(
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
     app.state.reconciler = Reconciler(
-        store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts
+        store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts,
+        retention=RetentionSweep.from_settings(settings, store),
     )
     app.state.alert_dispatcher = AlertDispatcher(store, settings.alerts)
     install_error_handlers(app)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from callytics_ray.api.deps import get_runner, get_settings, get_store, get_variant_picker, require
 from callytics_ray.api.errors import ConflictError, ErrorBody
 from callytics_ray.api.ranges import parse_range
+from callytics_ray.api.recordings import AUDIO_HEADER, call_audio
 from callytics_ray.api.runner import FINISHED, CallRunner
 from callytics_ray.api.schemas import CallList, CallView, TranscriptFormat, upload_openapi
 from callytics_ray.api.stored import StoredRequest, fingerprint, load_call_request, parse_stored_request
@@ -42,7 +43,8 @@ def _view(store: CallStore, record: CallRecord, *, include_result: bool = True) 
             result = store.get_analysis(record.id, tenant=record.tenant)
         except NotFoundError:
             result = None
-    return CallView(**record.model_dump(), stages=store.stage_states(record.id), result=result)
+    return CallView(**record.model_dump(), stages=store.stage_states(record.id), result=result,
+                    recording=store.recording_info(record.id, tenant=record.tenant))
 
 
 async def _wait_and_view(store: CallStore, runner: CallRunner, call_id: str, wait_s: float | None,
@@ -204,29 +206,45 @@ def get_transcript(
     )
 
 
+_AUDIO_HEADERS = {AUDIO_HEADER: {"description": "which recording the body is: `redacted` or `original`",
+                                  "schema": {"type": "string", "enum": ["redacted", "original"]}}}
+
+
 @router.get(
     "/{call_id}/audio",
     response_class=Response,
-    responses={200: {"content": {"audio/*": {}}, "description": "the whole recording, as uploaded"},
-               206: {"content": {"audio/*": {}}, "description": "the requested byte range (`Content-Range`)"},
+    responses={200: {"content": {"audio/*": {}}, "headers": _AUDIO_HEADERS,
+                     "description": "the whole recording: the redacted copy, or with original=true the upload"},
+               206: {"content": {"audio/*": {}}, "headers": _AUDIO_HEADERS,
+                     "description": "the requested byte range (`Content-Range`)"},
+               403: {"model": ErrorBody, "description": "original=true without the admin scope"},
+               409: {"model": ErrorBody, "description": "no redacted copy yet (`not_ready`) or none could be made "
+                                                        "(`redacted_audio_unavailable`, with the reason)"},
+               410: {"model": ErrorBody, "description": "original=true, but retention deleted the original"},
                416: {"model": ErrorBody, "description": "the range starts past the end"}, **_ERRORS},
-    summary="The stored recording, with HTTP range requests (for players that seek)",
+    summary="The recording (PII bleeped or silenced unless an admin asks for the original), with HTTP ranges",
 )
 def get_audio(
     call_id: str,
+    original: bool = Query(False, description="the recording as uploaded, PII included (admin scope)"),
     range_header: str | None = Header(None, alias="Range", description="one byte range, e.g. `bytes=0-1023`"),
     caller: ApiKeyRecord = Depends(require("read")),
     store: CallStore = Depends(get_store),
 ) -> Response:
-    """The recording exactly as uploaded (`Accept-Ranges: bytes`). With a `Range` header of one byte
-    range the answer is 206 with that slice; several ranges or another unit get the whole body."""
-    data, content_type, filename = store.get_audio_media(call_id, tenant=caller.tenant)
+    """The redacted copy of the recording: every PII span of the transcript (padded a little)
+    bleeped or silenced on every channel, lossless (FLAC, or WAV for 32-bit and float originals);
+    for a call without PII the upload itself. `original=true` serves the upload (admin scope; 410
+    once the retention setting deleted it). `X-Callytics-Audio` says which one the body is.
+    `Accept-Ranges: bytes`: with a `Range` header of one byte range the answer is 206 with that
+    slice; several ranges or another unit get the whole body."""
+    media = call_audio(store, call_id, caller, original=original)
+    data, content_type, filename = media.data, media.content_type, media.filename
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(filename or "")[0] or "application/octet-stream"
     # no-store: a recording is personal data, and a cached copy would be played to whoever uses
     # the browser next, under another key (the console's cookie changes, the URL does not).
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store", "Vary": "Authorization, Cookie",
-               "Content-Disposition": f'inline; filename="{call_id}{_suffix(filename)}"'}
+               "Content-Disposition": f'inline; filename="{call_id}{_suffix(filename)}"', AUDIO_HEADER: media.kind}
     wanted = parse_range(range_header, len(data))
     if wanted is None:
         return Response(data, media_type=content_type, headers=headers)

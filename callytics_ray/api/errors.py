@@ -76,6 +76,10 @@ class ConflictError(ApiError):
     status, code = 409, "conflict"
 
 
+class GoneError(ApiError):
+    status, code = 410, "gone"
+
+
 class PayloadTooLargeError(ApiError):
     status, code = 413, "payload_too_large"
 

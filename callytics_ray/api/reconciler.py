@@ -1,5 +1,6 @@
 """The reconciler: finds accepted calls nobody is running (their worker died, or it never started)
-and hands them to a runner again. Leases make it safe to run one in every gateway replica."""
+and hands them to a runner again, and runs the retention sweep of original recordings. Leases make
+it safe to run one in every gateway replica."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 import random
 
+from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.stored import load_call_request
 from callytics_ray.errors import CallyticsError
@@ -16,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`.
+    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`;
+    then, when given a `retention` sweep, deletes the original recordings past their retention.
 
     Example:
         >>> reconciler = Reconciler(store, runner, interval_s=30)
@@ -32,12 +35,14 @@ class Reconciler:
         interval_s: float,
         max_stage_attempts: int = 10,
         batch_size: int = 100,
+        retention: RetentionSweep | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.interval_s = interval_s
         self.max_stage_attempts = max_stage_attempts
         self.batch_size = batch_size
+        self.retention = retention
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
 
@@ -97,5 +102,10 @@ class Reconciler:
                 await self.reconcile_once()
             except Exception:  # a database hiccup must not end reconciliation for good
                 logger.exception("reconciliation failed; trying again in %.0f s", self.interval_s)
+            if self.retention is not None:
+                try:
+                    await self.retention.sweep_once()
+                except Exception:
+                    logger.exception("retention sweep failed; trying again in %.0f s", self.interval_s)
             # Jitter keeps replicas started together from polling in lock step.
             await asyncio.sleep(self.interval_s * self._rng.uniform(0.8, 1.2))

@@ -10,14 +10,17 @@ from callytics_ray.api.stored import SubmittedOptions
 from callytics_ray.api.upload import FILE_FIELD, IDEMPOTENCY_FIELD
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import CallPage, CallRecord, SearchHit, StageState
+from callytics_ray.storage.models import RecordingInfo
 
 TranscriptFormat = Literal["json", "txt", "srt", "vtt", "rttm"]
 
 
 class CallView(CallRecord):
-    """A call's state per stage and, once there is one, its analysis."""
+    """A call's state per stage, its recordings (is there a redacted copy, was the original deleted
+    by retention) and, once there is one, its analysis."""
 
     stages: list[StageState] = []
+    recording: RecordingInfo | None = None
     result: CallAnalysis | None = None
 
 

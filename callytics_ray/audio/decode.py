@@ -214,3 +214,70 @@ def _decode_stream(opened: _OpenedStream, name: str, rate: int, limits: _Limits)
     if not chunks:
         return np.zeros((n_channels, 0), dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeAudio:
+    """A recording's samples at its own rate, channels and (where lossless) sample format.
+
+    Attributes:
+        samples: shape: (num_channels, num_samples); int16, int32 or float32 (see `decode_native`).
+        sample_format: "s16", "s32" or "flt", the numpy dtype's FFmpeg name.
+        lossless_source: whether `samples` are exactly what the file holds (a PCM or lossless
+            codec); False for lossy codecs, whose decode was rounded to 16 bits.
+    """
+
+    samples: np.ndarray
+    sample_rate_hz: int
+    sample_format: str
+    lossless_source: bool
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[0]
+
+
+# Decoded sample formats (FFmpeg's names) -> the planar format kept, and whether it is integer PCM
+# a lossless codec delivers. Floats from a lossy decoder (mp3, aac, opus, vorbis) are rounded to
+# 16 bits once, as any player does; floats of a float PCM file are kept as they are.
+_NATIVE_FORMATS = {"u8": "s16p", "s16": "s16p", "s32": "s32p", "flt": "fltp", "dbl": "fltp"}
+_DTYPES = {"s16p": np.int16, "s32p": np.int32, "fltp": np.float32}
+# FFmpeg's default layout per channel count, for files that declare none (and for encoding).
+CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+_LOSSLESS_CODECS = ("pcm_", "flac", "alac", "wavpack", "tta", "ape", "mlp", "truehd")
+
+
+def decode_native(
+    source: Path | str | bytes, *, max_duration_s: float, max_channels: int, name: str | None = None
+) -> NativeAudio:
+    """Decode the first audio stream of `source` without resampling, downmixing or, for PCM and
+    lossless codecs, any change of sample value.
+
+    Raises:
+        AudioError: the subclass that says why (as `decode_audio`).
+    """
+    label = _display_name(source, name)
+    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
+        codec = opened.stream.codec_context.name
+        decoded = opened.stream.codec_context.format.name.removesuffix("p")
+        lossless = codec.startswith(_LOSSLESS_CODECS)
+        planar = _NATIVE_FORMATS.get(decoded, "fltp")
+        if planar == "fltp" and not lossless:
+            planar = "s16p"
+        layout = opened.stream.layout
+        if layout.nb_channels != opened.channels:  # a file that declares no layout
+            if opened.channels not in CHANNEL_LAYOUTS:
+                raise TooManyChannelsError(f"{label} has {opened.channels} channels and no channel layout")
+            layout = av.AudioLayout(CHANNEL_LAYOUTS[opened.channels])
+        resampler = av.AudioResampler(format=planar, layout=layout, rate=opened.rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in opened.container.decode(opened.stream):
+                chunks += [out.to_ndarray() for out in resampler.resample(frame)]
+            chunks += [out.to_ndarray() for out in resampler.resample(None)]
+        except av.error.FFmpegError as err:
+            raise CorruptAudioError(f"{label} could not be decoded: {err}") from err
+    if not chunks:
+        raise EmptyAudioError(f"{label} holds no audio samples")
+    samples = np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=_DTYPES[planar])
+    return NativeAudio(samples, opened.rate, planar.removesuffix("p"), lossless)

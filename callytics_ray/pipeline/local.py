@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from callytics_ray.asr import Transcriber, request_options
 from callytics_ray.audio import load_audio
+from callytics_ray.audio.redact import AudioSpan, RedactedRecording, redact_recording
 from callytics_ray.diarization import Diarizer, build_diarizer
 from callytics_ray.llm import AnalysisOutcome, CallAnalyzer
 from callytics_ray.pipeline.request import CallRequest
@@ -130,6 +131,13 @@ class LocalStages:
     ) -> AnalysisOutcome:
         return await asyncio.to_thread(
             lambda: self.analyzer.analyze(utterances, roles, sentiments, quality, options=self.settings.llm.options)
+        )
+
+    async def redact_audio(self, request: CallRequest, spans: Sequence[AudioSpan]) -> RedactedRecording:
+        options = self.settings.audio
+        return await asyncio.to_thread(
+            redact_recording, request.source, spans, options.redaction, max_duration_s=options.max_duration_s,
+            max_channels=options.max_channels, name=request.name,
         )
 
     async def stage_models(self) -> dict[str, str]:

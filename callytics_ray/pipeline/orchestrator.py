@@ -4,7 +4,8 @@
 gateway's `ServeStages` calls deployment handles. Diarization and recognition run side by side on
 the processed audio; the pure steps (speaker attribution, redaction, sentiment summary, quality)
 run here. Every remote stage is retried with backoff; a failed stage is recorded and the call is
-stored with what did succeed, in a retriable state (`partial` or `failed`), never lost.
+stored with what did succeed, in a retriable state (`partial` or `failed`), never lost. Last, once
+the PII spans are known, the audio stage makes the redacted copy of the recording.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from callytics_ray.audio.redact import AudioSpan, RedactedRecording
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.llm import AnalysisOutcome
-from callytics_ray.pipeline import assemble
+from callytics_ray.pipeline import assemble, redacted_audio
 from callytics_ray.pipeline.assessment import assess_finished_call
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
@@ -38,6 +40,7 @@ T = TypeVar("T")
 
 STAGES: tuple[str, ...] = (
     "audio", "asr", "diarization", "speakers", "punctuation", "redaction", "sentiment", "quality", "llm",
+    "audio_redaction",
 )
 REQUIRED_STAGES = frozenset({"audio", "asr"})
 
@@ -78,6 +81,10 @@ class StageBackend(Protocol):
 
     async def stage_models(self) -> dict[str, str]:
         """Which model or method each stage runs, e.g. {"diarization": "offline", ...}."""
+        ...
+
+    async def redact_audio(self, request: CallRequest, spans: Sequence[AudioSpan]) -> RedactedRecording:
+        """The recording of `request` with `spans` bleeped or silenced (the audio stage's options)."""
         ...
 
 
@@ -239,6 +246,7 @@ async def run_call(
             run, analysis, backend, settings, utterances, roles, info, transcript.language,
             sentiment_method=models.get("sentiment", "unknown"), turns=turns if attributed is not None else None,
         )
+    await _redact_audio(run, analysis, backend)
     return await _finish(run, analysis)
 
 
@@ -307,6 +315,46 @@ async def _conversation(
         analysis=outcome.result if outcome is not None else None,
         roles=roles,
     ).apply_to(analysis)
+
+
+async def _redact_audio(run: _Run, analysis: CallAnalysis, backend: StageBackend) -> None:
+    """Make and store the redacted copy of the recording once the PII spans are known.
+
+    Without PII the original is the copy (stored once). When the spans are unknown (redaction
+    failed) or the copy cannot be made, the copy is stored as unavailable with the reason, and a
+    failed stage leaves the call partial (retriable), never failed or lost.
+    """
+    store, stage = run.store, redacted_audio.STAGE
+    if store is None:  # nowhere to keep a copy
+        return
+    call_id = run.request.call_id
+
+    async def save(redaction, data: bytes | None = None) -> bool:
+        await asyncio.to_thread(store.save_audio_redaction, call_id, redaction, data)
+        return True
+
+    if "redaction" in run.errors:
+        reason = f"PII redaction failed, so where the recording holds PII is unknown ({run.errors['redaction']})"
+        await run.skip(stage, reason)
+        await _save_unavailable(save, call_id, reason)
+        return
+
+    async def make() -> bool:
+        spans = redacted_audio.pii_spans(analysis)
+        if not spans:
+            return await save(redacted_audio.identical())
+        recording = await backend.redact_audio(run.request, redacted_audio.audio_spans(spans))
+        return await save(redacted_audio.redacted(recording, spans), recording.data)
+
+    if await run.stage(stage, make) is None:
+        await _save_unavailable(save, call_id, f"the redacted copy could not be made: {run.errors[stage]}")
+
+
+async def _save_unavailable(save: Callable[..., Awaitable[bool]], call_id: str, reason: str) -> None:
+    try:
+        await save(redacted_audio.unavailable(reason))
+    except Exception:  # the call's own save goes on; the audio route then says the copy is not there
+        logger.exception("call %s: could not record that its redacted recording is unavailable", call_id)
 
 
 async def _stage_models(backend: StageBackend) -> dict[str, str]:

@@ -20,7 +20,7 @@ from callytics_ray.storage.models import (
 from callytics_ray.storage.sorting import call_order
 from callytics_ray.storage.tables import (
     AlertAttemptRow, AlertDeliveryRow, Analysis, Call, CallAssessment, CallAudio, CallCategory, CallScorecard,
-    CallStatus, Job, Utterance, Word, utcnow,
+    CallStatus, Job, RedactedCallAudio, Utterance, Word, utcnow,
 )
 
 
@@ -139,8 +139,8 @@ class CallRepository(Repository):
             fts.unindex_call(session.connection(), call_id)
             deliveries = select(AlertDeliveryRow.id).where(AlertDeliveryRow.call_id == call_id)
             session.exec(delete(AlertAttemptRow).where(AlertAttemptRow.delivery_id.in_(deliveries)))
-            for table in (Word, Utterance, Analysis, Job, CallAudio, CallScorecard, CallCategory, CallAssessment,
-                          AlertDeliveryRow):
+            for table in (Word, Utterance, Analysis, Job, CallAudio, RedactedCallAudio, CallScorecard, CallCategory,
+                          CallAssessment, AlertDeliveryRow):
                 session.exec(delete(table).where(table.call_id == call_id))
             session.delete(call)
             session.commit()
@@ -276,15 +276,22 @@ class CallRepository(Repository):
             NotFoundError: no such call for this tenant, or it has no stored audio.
         """
         with Session(self.engine) as session:
-            find_call(session, call_id, tenant)
+            call = find_call(session, call_id, tenant)
             row = session.get(CallAudio, call_id)
             if row is None:
-                raise NotFoundError(f"call {call_id} has no stored audio")
+                raise NotFoundError(_no_audio(call))
             return bytes(row.data), row.content_type, row.filename
 
     def get_audio(self, call_id: str) -> tuple[bytes, str | None]:
         with Session(self.engine) as session:
             row = session.get(CallAudio, call_id)
             if row is None:
-                raise NotFoundError(f"call {call_id} has no stored audio")
+                raise NotFoundError(_no_audio(find_call(session, call_id, None)))
             return bytes(row.data), row.filename
+
+
+def _no_audio(call: Call) -> str:
+    if call.original_audio_deleted_at is not None:
+        deleted = as_utc(call.original_audio_deleted_at).isoformat(timespec="seconds")
+        return f"call {call.id} has no stored audio: its original recording was deleted by retention at {deleted}"
+    return f"call {call.id} has no stored audio"

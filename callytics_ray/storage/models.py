@@ -246,3 +246,60 @@ class TenantVocabulary(BaseModel):
     version: int = 0
     created_at: datetime | None = None
     created_by: str | None = None
+class RedactedSpan(BaseModel):
+    """A PII span of the transcript as the redacted recording hides it.
+
+    `timing` "words": the seconds of the masked words; "segment": the span had no word times, so
+    the whole segment it is in is hidden (its stored start and end).
+    """
+
+    type: str
+    segment: int
+    start_s: float
+    end_s: float
+    timing: Literal["words", "segment"] = "words"
+
+
+class AppliedSpan(BaseModel):
+    """Seconds of the recording replaced by the bleep or silence: a span padded, clipped, merged."""
+
+    start_s: float
+    end_s: float
+
+
+RedactedAudioState = Literal["redacted", "identical", "unavailable"]
+
+
+class AudioRedaction(BaseModel):
+    """The redacted copy of a call's recording, without its bytes.
+
+    `state`: "redacted" (a copy with `applied` replaced on every channel), "identical" (no PII was
+    found: the original serves as the redacted copy, stored once) or "unavailable" (no copy could
+    be made; `reason` says why, and only an admin can hear the call, in the original).
+    """
+
+    state: RedactedAudioState
+    created_at: datetime
+    reason: str | None = None
+    mode: Literal["bleep", "silence"] | None = None
+    tone_hz: float | None = None
+    pad_s: float | None = None
+    spans: list[RedactedSpan] = []
+    applied: list[AppliedSpan] = []
+    content_type: str | None = None
+    size_bytes: int | None = None
+    sample_rate_hz: int | None = None
+    channels: int | None = None
+    sample_format: str | None = Field(None, description="s16, s32 or flt, as decoded and encoded")
+    lossless_source: bool | None = Field(
+        None, description="False: the original is lossy, and the copy holds its decode rounded to 16 bits"
+    )
+
+
+class RecordingInfo(BaseModel):
+    """What is stored of a call's recording: the original (`deleted` by the retention setting,
+    `absent` when the call was stored without it) and the redacted copy (None: not made yet)."""
+
+    original: Literal["stored", "deleted", "absent"]
+    original_deleted_at: datetime | None = None
+    redacted: AudioRedaction | None = None

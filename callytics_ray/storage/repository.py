@@ -1,6 +1,6 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
 figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, rate limits,
-vocabularies, assembled from one repository per job over a shared engine."""
+vocabularies, redacted recordings, assembled from one repository per job over a shared engine."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from callytics_ray.storage.calls import CallRepository
 from callytics_ray.storage.experiments import ExperimentRepository
 from callytics_ray.storage.jobs import JobRepository
 from callytics_ray.storage.ratelimits import RateLimitRepository
+from callytics_ray.storage.recordings import RecordingRepository
 from callytics_ray.storage.vocabulary import VocabularyRepository
 
 
@@ -24,6 +25,7 @@ class CallStore(
     AlertRepository,
     RateLimitRepository,
     VocabularyRepository,
+    RecordingRepository,
 ):
     """Every read and write of calls, their results, audio and stage states. Thread-safe: every
     method opens its own session.

@@ -54,6 +54,8 @@ class Call(SQLModel, table=True):
     # gateway replicas exactly one runs a call, and a dead worker's calls are resumed once it lapses.
     claimed_by: str | None = Field(default=None, max_length=128)
     lease_until: float | None = Field(default=None, index=True)
+    # When the retention sweep deleted the original upload (None: kept, or never stored).
+    original_audio_deleted_at: datetime | None = None
 
 
 class Utterance(SQLModel, table=True):
@@ -121,6 +123,24 @@ class CallAudio(SQLModel, table=True):
     content_type: str | None = Field(default=None, max_length=128)
     size_bytes: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RedactedCallAudio(SQLModel, table=True):
+    """The redacted copy of a call's recording (PII bleeped or silenced) and how it was made.
+
+    `state` "identical": no PII was found, so the original is the redacted copy and `data` stays
+    empty until the original is deleted by retention (its bytes then move here). "unavailable":
+    no copy could be made; `info_json` says why.
+    """
+
+    __tablename__ = "call_audio_redacted"
+
+    call_id: str = Field(foreign_key="calls.id", primary_key=True, ondelete="CASCADE", max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(max_length=16)
+    info_json: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str | None = Field(default=None, max_length=128)
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ApiKey(SQLModel, table=True):

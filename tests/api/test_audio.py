@@ -1,13 +1,22 @@
-"""GET /v1/calls/{id}/audio: the stored recording, tenant-scoped, with HTTP range requests."""
+"""GET /v1/calls/{id}/audio: the redacted copy by default (here mostly a call without PII, whose copy
+is the upload), the original for admins, tenant-scoped, with HTTP range requests. The copy itself
+is checked sample by sample on a real pipeline run in tests/calls/test_redacted_audio.py."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from callytics_ray.api import create_app
 from callytics_ray.api.ranges import ByteRange, RangeNotSatisfiableError, parse_range
+from callytics_ray.pipeline.redacted_audio import identical, unavailable
+from callytics_ray.storage import CallStatus
 from callytics_ray.storage.keys import create_api_key
+from callytics_ray.storage.tables import Call
 
 
 class IdleRunner:
@@ -31,13 +40,18 @@ def audio(data_dir) -> bytes:
     return (data_dir / "synthetic_stereo_call_bleed.wav").read_bytes()
 
 
-def _key(store, tenant: str) -> dict[str, str]:
-    secret, _ = create_api_key(store.engine, tenant=tenant, scopes=("read",))
+def _key(store, tenant: str, scopes: tuple[str, ...] = ("read",)) -> dict[str, str]:
+    secret, _ = create_api_key(store.engine, tenant=tenant, scopes=scopes)
     return {"Authorization": f"Bearer {secret}"}
 
 
-def _call(store, audio: bytes, tenant: str = "acme", content_type: str | None = "audio/wav") -> str:
+def _call(store, audio: bytes, tenant: str = "acme", content_type: str | None = "audio/wav", *,
+          redaction=identical()) -> str:
+    """A finished call whose redacted copy is `redaction` (by default: no PII, the upload serves)."""
     record, _ = store.create_call(tenant=tenant, source_name="call.wav", audio=audio, content_type=content_type)
+    if redaction is not None:
+        store.save_audio_redaction(record.id, redaction)
+        store.set_status(record.id, CallStatus.COMPLETED)
     return record.id
 
 
@@ -49,6 +63,8 @@ def test_whole_recording_with_accept_ranges(client, store, audio):
     assert response.headers["content-type"] == "audio/wav"
     assert response.headers["accept-ranges"] == "bytes"
     assert int(response.headers["content-length"]) == len(audio)
+    # No PII was found: the redacted copy is the upload, stored once.
+    assert response.headers["x-callytics-audio"] == "redacted"
 
 
 @pytest.mark.parametrize(("header", "start", "end"), [
@@ -96,7 +112,6 @@ def test_the_console_cookie_works_for_reads_only(client, store, audio):
     assert client.delete(f"/v1/calls/{call_id}", headers=foreign).status_code == 401
     # The console's own write: the header, from the gateway's origin (or no Origin at all).
     own = {"X-Callytics-Console": "1", "Origin": str(client.base_url).rstrip("/")}
-    store.set_status(call_id, "failed", error="decoder gave up")  # a running call cannot be deleted
     assert client.delete(f"/v1/calls/{call_id}", headers=own).status_code == 204
 
 
@@ -114,8 +129,65 @@ def test_octet_stream_uploads_get_a_type_from_the_file_name(client, store, audio
 
 def test_the_route_is_in_openapi(client):
     operation = client.get("/openapi.json").json()["paths"]["/v1/calls/{call_id}/audio"]["get"]
-    assert {"200", "206", "404", "416"} <= set(operation["responses"])
+    assert {"200", "206", "403", "404", "409", "410", "416"} <= set(operation["responses"])
+    assert "X-Callytics-Audio" in operation["responses"]["200"]["headers"]
     assert any(p["name"] == "Range" and p["in"] == "header" for p in operation["parameters"])
+    assert any(p["name"] == "original" and p["in"] == "query" for p in operation["parameters"])
+
+
+def test_the_original_needs_the_admin_scope(client, store, audio):
+    call_id = _call(store, audio)
+    refused = client.get(f"/v1/calls/{call_id}/audio", params={"original": "true"}, headers=_key(store, "acme"))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden" and "'admin' scope" in refused.json()["error"]["message"]
+    admin = _key(store, "acme", ("read", "admin"))
+    response = client.get(f"/v1/calls/{call_id}/audio", params={"original": "true"}, headers=admin)
+    assert response.status_code == 200 and response.content == audio
+    assert response.headers["x-callytics-audio"] == "original"
+    ranged = client.get(f"/v1/calls/{call_id}/audio", params={"original": "true"}, headers={**admin, "Range": "bytes=4-7"})
+    assert ranged.status_code == 206 and ranged.content == audio[4:8]
+    # Another tenant's admin sees no such call.
+    other = client.get(f"/v1/calls/{call_id}/audio", params={"original": "true"}, headers=_key(store, "globex", ("admin",)))
+    assert other.status_code == 404
+
+
+def test_no_redacted_copy_yet_or_none_possible_is_409_with_the_reason(client, store, audio):
+    queued = _call(store, audio, redaction=None)
+    response = client.get(f"/v1/calls/{queued}/audio", headers=_key(store, "acme"))
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_ready"
+    # An admin still hears a call in progress, in the original.
+    admin = _key(store, "acme", ("read", "admin"))
+    assert client.get(f"/v1/calls/{queued}/audio", params={"original": "true"}, headers=admin).content == audio
+
+    failed = _call(store, audio, redaction=unavailable("PII redaction failed, so where the recording holds PII is "
+                                                        "unknown (redaction: boom)"))
+    store.set_status(failed, CallStatus.PARTIAL, error="redaction: boom")
+    response = client.get(f"/v1/calls/{failed}/audio", headers=_key(store, "acme"))
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "redacted_audio_unavailable" and "PII redaction failed" in error["message"]
+
+    never = _call(store, audio, redaction=None)
+    store.set_status(never, CallStatus.FAILED, error="asr: the recognizer crashed")
+    error = client.get(f"/v1/calls/{never}/audio", headers=_key(store, "acme")).json()["error"]
+    assert error["code"] == "redacted_audio_unavailable" and "asr: the recognizer crashed" in error["message"]
+
+
+def test_after_retention_the_original_is_410_and_the_copy_still_plays(client, store, audio):
+    call_id = _call(store, audio)  # no PII: its copy is the upload, which must outlive the original
+    assert store.delete_expired_originals(created_before=datetime.now(timezone.utc) + timedelta(days=1)) == [call_id]
+    admin = _key(store, "acme", ("read", "admin"))
+    gone = client.get(f"/v1/calls/{call_id}/audio", params={"original": "true"}, headers=admin)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "original_deleted"
+    assert "retention" in gone.json()["error"]["message"]
+    redacted = client.get(f"/v1/calls/{call_id}/audio", headers=_key(store, "acme"))
+    assert redacted.status_code == 200 and redacted.content == audio
+    view = client.get(f"/v1/calls/{call_id}", headers=_key(store, "acme")).json()
+    assert view["recording"]["original"] == "deleted" and view["recording"]["redacted"]["state"] == "identical"
+    # A retry needs the original: it says why it cannot run.
+    store.set_status(call_id, CallStatus.PARTIAL)
+    retry = client.post(f"/v1/calls/{call_id}/retry", headers=_key(store, "acme", ("submit",)))
+    assert retry.status_code == 409 and "deleted by retention" in retry.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -131,3 +203,17 @@ def test_parse_range(header, expected):
 def test_parse_range_unsatisfiable(header):
     with pytest.raises(RangeNotSatisfiableError):
         parse_range(header, 10)
+
+
+def test_the_gateways_reconciler_loop_runs_the_retention_sweep(api_settings, store, audio):
+    old, recent = _call(store, audio), _call(store, audio)
+    with store.engine.begin() as conn:
+        conn.execute(update(Call).where(Call.id == old).values(created_at=datetime.now(timezone.utc) - timedelta(days=9)))
+    settings = api_settings.model_copy(update={"storage": api_settings.storage.model_copy(
+        update={"original_audio_retention_days": 7})})
+    with TestClient(create_app(settings, store, IdleRunner())):  # start-up runs one round at once
+        deadline = time.monotonic() + 30
+        while store.recording_info(old).original != "deleted" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert store.recording_info(old).original == "deleted"
+    assert store.recording_info(recent).original == "stored"

@@ -124,3 +124,25 @@ def test_the_call_page_lists_the_alerts_the_call_sent(client, store, call_id):
     assert 'id="alerts"' in page and 'data-alert="crm" data-category="refunds"' in page
     assert '<span class="alert-status">pending</span>' in page and "0 attempts" in page
     assert "127.0.0.1:9" not in page  # the webhook's address is for admins (the delivery log), not reviewers
+def test_the_call_page_says_what_the_player_plays(client, store, call_id):
+    from datetime import datetime, timezone
+
+    from callytics_ray.pipeline.redacted_audio import unavailable
+    from callytics_ray.storage.models import AppliedSpan, AudioRedaction
+
+    _sign_in(client, store)
+
+    def note() -> str:
+        page = client.get(f"/console/calls/{call_id}").text
+        return page.split('id="recording-note"', 1)[1].split("</p>", 1)[0]
+
+    # A call analysed before redacted copies existed has none; one in progress gets one.
+    assert "The recording is not played: no redacted copy was made." in note()
+    store.set_status(call_id, "processing")
+    assert "plays once its PII is found" in note()
+    copy = AudioRedaction(state="redacted", created_at=datetime.now(timezone.utc), mode="bleep",
+                          applied=[AppliedSpan(start_s=6.3, end_s=12.6)], content_type="audio/flac")
+    store.save_audio_redaction(call_id, copy, b"fLaC")
+    assert "PII bleeped in 1 place of this recording." in note()
+    store.save_audio_redaction(call_id, unavailable("PII redaction failed (boom)"))
+    assert "The recording is not played: PII redaction failed (boom)" in note()

@@ -12,6 +12,7 @@ import inspect
 import logging
 import pickle
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from callytics_ray.alerts import AlertSubscription, AttemptOutcome, enqueue_for
 from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.errors import NotFoundError
+from callytics_ray.pipeline.redacted_audio import identical
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
 from callytics_ray.storage.tables import Call
 from deployments.database import DatabaseServiceDeployment, ServeCallStore
@@ -99,6 +101,8 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("get_request_json", lambda s: s.get_request_json("c-1") == "{}"),
     ("get_audio", lambda s: s.get_audio("c-1") == (b"RIFF", "a.wav")),
     ("get_audio_media", lambda s: s.get_audio_media("c-1", tenant="acme")[::2] == (b"RIFF", "a.wav")),
+    ("save_audio_redaction", lambda s: s.save_audio_redaction("c-1", identical()) is None),
+    ("get_redacted_audio_media", lambda s: s.get_redacted_audio_media("c-1", tenant="acme")[0] == b"RIFF"),
     ("unfinished_calls", lambda s: s.unfinished_calls() == ["c-1"]),
     ("claimable_calls", lambda s: s.claimable_calls() == ["c-1"]),
     ("claim_call", lambda s: s.claim_call("c-1", "worker-1", 60.0)),
@@ -153,6 +157,8 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("delete_alert", lambda s: s.delete_alert("hook", tenant="acme") is None),
     ("take_rate_token", lambda s: s.take_rate_token("key:a", per_minute=60, now=1.0) == 0.0),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
+    ("delete_expired_originals", lambda s: s.delete_expired_originals(created_before=datetime(2999, 1, 1)) == ["c-1"]),
+    ("recording_info", lambda s: s.recording_info("c-1", tenant="acme").original == "deleted"),
     ("requeue_call", lambda s: s.requeue_call("c-1", tenant="acme")),
     ("delete_call", lambda s: s.delete_call("c-1", tenant="acme") is None),
 ]
@@ -176,7 +182,8 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
     assert {"create_call", "claim_call", "renew_lease", "release_call", "requeue_call", "delete_call",
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
             "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
-            "redeliver", "take_rate_token", "put_vocabulary"} <= set(WRITE_METHODS)
+            "redeliver", "take_rate_token", "put_vocabulary", "save_audio_redaction",
+            "delete_expired_originals"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

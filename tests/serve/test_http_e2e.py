@@ -46,6 +46,11 @@ def test_stereo_call_end_to_end(deployed: DeployedApp, submit_key: str, stereo_c
     assert result["analysis"]["analyzer"] == "offline" and result["analysis"]["summary"]
     assert set(result["models"]) >= {"asr", "diarization", "punctuation", "sentiment"}
     assert not result.get("errors")
+    # No PII: the original is the redacted copy (stored once, through the database service).
+    assert call["recording"]["redacted"]["state"] == "identical" and call["recording"]["original"] == "stored"
+    with deployed.client(submit_key) as client:
+        audio = client.get(f"/v1/calls/{call['id']}/audio")
+    assert audio.content == stereo_call_path.read_bytes() and audio.headers["x-callytics-audio"] == "redacted"
 
 
 def test_call_with_bleed_reads_as_a_dialogue(deployed: DeployedApp, submit_key: str, data_dir: Path):
