@@ -173,14 +173,15 @@ class KeyphraseExtractor:
             return _frequent(doc, vocabulary)
         import yake
 
-        # One content run per line, capitalised so that YAKE keeps the lines apart; its phrases
-        # must still be candidates here (never across a name, a mask or filler).
-        text = "\n".join(r[:1].upper() + r[1:] + "." for r in _runs(doc, vocabulary))
+        # The content runs, one per line. YAKE joins lower-case lines, so some of its phrases
+        # span two runs: only those that are candidates here (never across a name, a mask or
+        # filler) are kept.
+        text = "\n".join(_runs(doc, vocabulary))
         if not text:
             return []
         extractor = yake.KeywordExtractor(lan="en", n=3, top=40, stopwords=set(FILLER))
         allowed = set(phrase_candidates(doc, vocabulary))
-        return [k.lower().rstrip(".") for k, _ in extractor.extract_keywords(text) if k.lower().rstrip(".") in allowed]
+        return [k.lower() for k, _ in extractor.extract_keywords(text) if k.lower() in allowed]
 
 
 def _frequent(doc: str, vocabulary: Vocabulary) -> list[str]:
