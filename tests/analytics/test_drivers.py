@@ -1,4 +1,4 @@
-"""Call drivers over stored calls (SQLite and PostgreSQL) with the real MiniLM encoder: themes
+"""Call drivers over stored calls (SQLite; PostgreSQL too for the reads and the cache) with the real MiniLM encoder: themes
 recovered, counts and trend buckets, the embedding cache, tenants kept apart, keyphrase labels,
 and the LLM naming path against the real local OpenAI-protocol server."""
 
@@ -82,15 +82,15 @@ def report_of(store, drivers, *, tenant="acme", **kwargs):
     return drivers.report(calls, store, calls_in_range=in_range, **kwargs)
 
 
-def test_drivers_recover_the_themes_with_counts_trends_and_examples(store, listing_drivers):  # noqa: F811
-    truth = theme_calls(store)
+def test_drivers_recover_the_themes_with_counts_trends_and_examples(sqlite_store, listing_drivers):
+    truth = theme_calls(sqlite_store)
     # Off-theme reasons, as the offline analyzer took them from real recordings, and a call whose
     # analysis has only a summary.
-    store_reason_call(store, "wizard", "He began a confused complaint against the wizard, who had vanished "
+    store_reason_call(sqlite_store, "wizard", "He began a confused complaint against the wizard, who had vanished "
                       "behind the curtain on the left.", MONDAY + timedelta(days=3))
-    store_reason_call(store, "summary-only", None, MONDAY + timedelta(days=5),
+    store_reason_call(sqlite_store, "summary-only", None, MONDAY + timedelta(days=5),
                       summary="The customer said their new card has not arrived after two weeks.")
-    report = report_of(store, listing_drivers, bucket="week", created_after=MONDAY - timedelta(hours=10),
+    report = report_of(sqlite_store, listing_drivers, bucket="week", created_after=MONDAY - timedelta(hours=10),
                        created_before=datetime(2024, 3, 18, tzinfo=timezone.utc))
     assert report.calls == report.calls_in_range == 34 and not report.truncated
     assert report.labeller == "keyphrases" and report.embedded_calls == 34
@@ -142,6 +142,15 @@ def test_offline_labels_are_keyphrases_of_the_theme(sqlite_store, drivers):
 
 def test_embeddings_are_cached_per_call_and_text(store, drivers):  # noqa: F811
     theme_calls(store)
+    # The database reads the reason out of the stored result, else the summary; blank counts as none.
+    store_reason_call(store, "no-text", "  ", MONDAY, summary="")
+    store_reason_call(store, "summary-only", None, MONDAY, summary="The customer asked about opening hours.")
+    read = {c.call_id: c for c in store.driver_calls(CallFilter(tenant="acme"), limit=100)[0]}
+    assert "no-text" not in read and len(read) == 33
+    assert (read["summary-only"].source, read["summary-only"].text) == ("summary", "The customer asked about opening hours.")
+    assert (read["billing-0"].source, read["billing-0"].text) == ("reason", REASONS["billing"][0])
+    assert read["billing-0"].created_at == MONDAY
+    store.delete_call("summary-only", tenant="acme")
     first = report_of(store, drivers, bucket="week")
     assert first.embedded_calls == 32
     again = report_of(store, drivers, bucket="week")
@@ -154,13 +163,13 @@ def test_embeddings_are_cached_per_call_and_text(store, drivers):  # noqa: F811
     assert report_of(store, drivers, bucket="week").embedded_calls == 1
 
 
-def test_tenants_see_only_their_own_drivers(store, drivers):  # noqa: F811
-    theme_calls(store)
+def test_tenants_see_only_their_own_drivers(sqlite_store, drivers):
+    theme_calls(sqlite_store)
     for n, reason in enumerate(["I forgot my password and cannot log in.", "Please reset my online banking password.",
                                 "My login is locked after too many password attempts."]):
-        store_reason_call(store, f"g{n}", reason, MONDAY, tenant="globex")
-    acme = report_of(store, drivers, bucket="week")
-    globex = report_of(store, drivers, tenant="globex", bucket="week")
+        store_reason_call(sqlite_store, f"g{n}", reason, MONDAY, tenant="globex")
+    acme = report_of(sqlite_store, drivers, bucket="week")
+    globex = report_of(sqlite_store, drivers, tenant="globex", bucket="week")
     acme_ids = {e.call_id for d in acme.drivers for e in d.examples}
     assert acme.calls == 32 and not any(i.startswith("g") for i in acme_ids)
     assert globex.calls == 3 and [d.calls for d in globex.drivers] == [3]
