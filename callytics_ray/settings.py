@@ -289,6 +289,29 @@ class LLMSettings(_Section):
         return self.embedding_model or sentiment.embedding_model, self.device or sentiment.device
 
 
+class DriverSettings(_Section):
+    """Call drivers: why customers called, clustered from the stored calls' reasons.
+
+    Attributes:
+        max_calls: the most recent calls of a range that a report reads (bounded work); the
+            report says when it left older ones out.
+        distance_threshold: calls whose reasons are closer than this (cosine distance, average
+            linkage) end in one driver; no fixed number of drivers.
+        min_calls: drivers with fewer calls are reported together as "other".
+        examples: example calls per driver (the closest to its centre).
+        keyphrases: keyphrases per driver.
+        llm_labels: name the drivers with the LLM when `llm.base_url` is set (one request per
+            report); otherwise, or when it fails, their keyphrases name them.
+    """
+
+    max_calls: int = Field(2000, ge=1, le=100_000)
+    distance_threshold: float = Field(0.6, gt=0.0, lt=2.0)
+    min_calls: int = Field(2, ge=1)
+    examples: int = Field(3, ge=0, le=20)
+    keyphrases: int = Field(3, ge=1, le=10)
+    llm_labels: bool = True
+
+
 class RedactionOptions(_Section):
     """PII masking.
 
@@ -724,6 +747,7 @@ class Settings(BaseSettings):
     sentiment: SentimentSettings = SentimentSettings()
     quality: QualityOptions = QualityOptions()
     llm: LLMSettings = LLMSettings()
+    drivers: DriverSettings = DriverSettings()
     redaction: RedactionOptions = RedactionOptions()
     api: ApiSettings = ApiSettings()
     alerts: AlertSettings = AlertSettings()

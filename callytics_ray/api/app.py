@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from callytics_ray import __version__
 from callytics_ray.api import calls, ops
 from callytics_ray.alerts import AlertDispatcher
-from callytics_ray.api import agents, alerts, rubrics, scorecards, vocabulary
+from callytics_ray.api import agents, alerts, drivers, rubrics, scorecards, vocabulary
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
@@ -98,6 +98,7 @@ def create_app(
     app.include_router(calls.router)
     app.include_router(ops.router)
     app.include_router(agents.router)
+    app.include_router(drivers.router)
     app.include_router(rubrics.router)
     app.include_router(scorecards.router)
     app.include_router(alerts.router)

@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from callytics_ray.errors import ConfigError, LLMError
 from callytics_ray.llm.prompt import SYSTEM_PROMPT, chunk_lines, merge_prompt, transcript_lines, user_prompt
-from callytics_ray.llm.schema import LLMAnalysis, analysis_json_schema
+from callytics_ray.llm.schema import LLMAnalysis, analysis_json_schema, strict_json_schema
 from callytics_ray.llm.tokens import estimate_message_tokens, estimate_tokens
 from callytics_ray.text.redaction import redact_text
 from callytics_ray.result import AnalysisResult, ConflictResult, RoleConfirmationResult, TokenUsageResult
@@ -24,7 +24,22 @@ from callytics_ray.types import RoleJudgement, SpeakerRole, Utterance
 logger = logging.getLogger(__name__)
 
 _TOOL_NAME = "record_call_analysis"
+_FORMAT_NAME = "call_analysis"
 _RETRIABLE_STATUS = frozenset({408, 409, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerFormat:
+    """What one request must answer: a pydantic model, sent as a strict JSON schema under `name`
+    (response_format) or as the forced tool `tool`."""
+
+    model: type[BaseModel]
+    name: str
+    tool: str
+    description: str
+
+
+_ANALYSIS = AnswerFormat(LLMAnalysis, _FORMAT_NAME, _TOOL_NAME, "Record the analysis of the call.")
 
 
 @dataclass
@@ -129,9 +144,26 @@ class LLMAnalyzer:
                 raise LLMError("chunk analyses are too long to merge within llm.options.token_budget", retriable=False)
             partials = [_compact(m.model_dump(), budget // 3) for m in merged]
 
-    def _request(self, prompt: str, options: LLMOptions, usage: _Usage) -> LLMAnalysis:
+    def ask(self, system: str, prompt: str, answer: AnswerFormat, *, options: LLMOptions) -> tuple[BaseModel, TokenUsageResult]:
+        """One structured request of another kind than a call analysis (e.g. naming call-driver
+        clusters), with the same retries, repair turn and schema enforcement. `prompt` is sent
+        as given: mask PII in it first.
+
+        Raises:
+            LLMError: the endpoint kept failing or kept answering outside `answer`'s schema.
+        """
+        usage = _Usage()
+        result = self._request(prompt, options, usage, system=system, answer=answer)
+        return result, TokenUsageResult(
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, requests=usage.requests
+        )
+
+    def _request(
+        self, prompt: str, options: LLMOptions, usage: _Usage, *, system: str = SYSTEM_PROMPT,
+        answer: AnswerFormat = _ANALYSIS,
+    ) -> BaseModel:
         messages: list[dict[str, str]] = [
-            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "system", "content": system},
             {"role": "user", "content": prompt},
         ]
         reason = "no attempt made"
@@ -139,14 +171,14 @@ class LLMAnalyzer:
             if attempt:
                 delay = min(options.backoff_max_s, options.backoff_initial_s * 2 ** (attempt - 1))
                 time.sleep(delay * random.uniform(0.5, 1.0))
-            content, reason, retriable = self._attempt(messages, options, usage)
+            content, reason, retriable = self._attempt(messages, options, usage, answer)
             if content is None:
                 usage.failures.append(reason)
                 if not retriable:
                     break
                 continue
             try:
-                return LLMAnalysis.model_validate_json(content)
+                return answer.model.model_validate_json(content)
             except ValidationError as err:
                 reason = f"output does not match the schema: {_first_errors(err)}"
                 usage.failures.append(reason)
@@ -159,12 +191,12 @@ class LLMAnalyzer:
         raise LLMError(f"{self.model} at {self._client.base_url} failed after {len(usage.failures)} attempt(s): {reason}")
 
     def _attempt(
-        self, messages: list[dict[str, str]], options: LLMOptions, usage: _Usage
+        self, messages: list[dict[str, str]], options: LLMOptions, usage: _Usage, answer: AnswerFormat
     ) -> tuple[str | None, str, bool]:
         """One request: (content, "", True) or (None, why it failed, whether retrying may help)."""
         import openai
 
-        kwargs = self._format_kwargs(options)
+        kwargs = self._format_kwargs(options, answer)
         usage.requests += 1
         try:
             response = self._client.chat.completions.create(
@@ -197,18 +229,18 @@ class LLMAnalyzer:
         return content, "", True
 
     @staticmethod
-    def _format_kwargs(options: LLMOptions) -> dict:
-        schema = analysis_json_schema()
+    def _format_kwargs(options: LLMOptions, answer: AnswerFormat) -> dict:
+        schema = strict_json_schema(answer.model)
         if options.structured_output == "tool":
             return {
                 "tools": [{
                     "type": "function",
-                    "function": {"name": _TOOL_NAME, "description": "Record the analysis of the call.",
+                    "function": {"name": answer.tool, "description": answer.description,
                                  "parameters": schema, "strict": True},
                 }],
-                "tool_choice": {"type": "function", "function": {"name": _TOOL_NAME}},
+                "tool_choice": {"type": "function", "function": {"name": answer.tool}},
             }
-        return {"response_format": {"type": "json_schema", "json_schema": {"name": "call_analysis", "schema": schema, "strict": True}}}
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": answer.name, "schema": schema, "strict": True}}}
 
     def _result(
         self, analysis: LLMAnalysis, roles: Sequence[SpeakerRole], chunks: int, usage: _Usage

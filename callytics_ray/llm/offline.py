@@ -1,6 +1,6 @@
 """The offline analyzer: what runs when no LLM endpoint is configured (or it failed).
 
-Extractive summary by embedding centrality (all-MiniLM-L6-v2), keyword topics, reason and outcome
+Extractive summary by embedding centrality (all-MiniLM-L6-v2), keyphrase topics, reason and outcome
 from the customer's first complaint and the agent's last commitments, satisfaction and conflict
 from sentiment and interruptions.
 """
@@ -8,19 +8,19 @@ from sentiment and interruptions.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from callytics_ray.llm.keywords import keyword_topics
+from callytics_ray.llm.keyphrases import KeyphraseExtractor
 from callytics_ray.result import (
     AnalysisResult,
     ConflictResult,
     QualityResult,
     RoleConfirmationResult,
 )
+from callytics_ray.text.encoder import load_sentence_encoder
 from callytics_ray.text.sentences import split_sentences
 from callytics_ray.text.wordlists import WordList
 from callytics_ray.types import Sentiment, SpeakerRole, Utterance
@@ -50,12 +50,10 @@ class OfflineAnalyzer:
     name = "offline"
 
     def __init__(self, encoder_dir: Path | None = None, *, device: str = "cpu", summary_sentences: int = 3) -> None:
-        self._encoder = None
-        if encoder_dir is not None:
-            from sentence_transformers import SentenceTransformer
-
-            self._encoder = SentenceTransformer(str(encoder_dir), device=device)
-        self._lock = threading.Lock()
+        # The process's one copy of the encoder: the sentiment stage shares it where both run in
+        # one process (CLI, local gateway); the llm-analyzer deployment loads its own.
+        self._encoder = load_sentence_encoder(encoder_dir, device) if encoder_dir is not None else None
+        self._keyphrases = KeyphraseExtractor(self._encoder)
         self._summary_sentences = summary_sentences
         self._profane = WordList.load("profane")
         self.model = "offline:centrality" if encoder_dir is not None else "offline:position"
@@ -82,7 +80,7 @@ class OfflineAnalyzer:
         outcome = self._outcome(agent, resolved)
         return AnalysisResult(
             summary=self._summary(sentences, [_first_sentence_with_problem(reason), outcome]),
-            topics=keyword_topics([u.text for u in utterances]),
+            topics=self._keyphrases.topics([u.text for u in utterances]),
             reason=reason,
             outcome=outcome,
             resolved=resolved,
@@ -105,8 +103,7 @@ class OfflineAnalyzer:
         chosen = list(dict.fromkeys(anchored))[:2]
         k = min(self._summary_sentences + len(chosen), len(labelled))
         if self._encoder is not None and len(labelled) > k:
-            with self._lock:
-                emb = np.asarray(self._encoder.encode(texts, normalize_embeddings=True, show_progress_bar=False))
+            emb = self._encoder.encode(texts)
             similarity = emb @ emb.T  # shape: (num_sentences, num_sentences)
             centrality = similarity.mean(axis=1)
             for i in np.argsort(-centrality).tolist():

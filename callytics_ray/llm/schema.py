@@ -61,6 +61,11 @@ def _strictify(node: Any) -> Any:
     return node
 
 
+def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of `model` in the form strict structured outputs accept."""
+    return _strictify(copy.deepcopy(model.model_json_schema()))
+
+
 def analysis_json_schema() -> dict[str, Any]:
     """The JSON schema of LLMAnalysis in the form strict structured outputs accept."""
-    return _strictify(copy.deepcopy(LLMAnalysis.model_json_schema()))
+    return strict_json_schema(LLMAnalysis)

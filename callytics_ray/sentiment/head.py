@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.sentiment.training import LabelledSentence, data_hash, load_training_set
+from callytics_ray.text.encoder import load_sentence_encoder
 from callytics_ray.types import SENTIMENT_LABELS
 
 logger = logging.getLogger(__name__)
@@ -40,26 +40,19 @@ class EmbeddingHead:
         batch_size: int = 32,
         training: tuple[LabelledSentence, ...] | None = None,
     ) -> None:
-        from sentence_transformers import SentenceTransformer
-
         encoder_name = encoder_name or encoder_dir.name
         self.name = f"{'combined' if use_lexicon else 'embedding'}:{encoder_name}"
-        self._encoder = SentenceTransformer(str(encoder_dir), device=device)
+        # Shared with the offline analyzer in the same process (one copy of the model).
+        self._encoder = load_sentence_encoder(encoder_dir, device)
         self._lexicon = LexiconScorer() if use_lexicon else None
         self._batch_size = batch_size
-        self._lock = threading.Lock()  # SentenceTransformer.encode is not safe across threads
         training = training or load_training_set()
         key = f"head-v{_HEAD_VERSION}-{'lex' if use_lexicon else 'emb'}-{encoder_name}-{data_hash(training)}"
         self._weights = self._load_or_train(cache_dir / "sentiment" / f"{key}.npz", training)
 
     def features(self, texts: list[str]) -> np.ndarray:
         """Embeddings (and lexicon features).  # shape: (len(texts), 384 [+ 6])"""
-        with self._lock:
-            emb = self._encoder.encode(
-                texts, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        emb = np.asarray(emb, dtype=np.float32).reshape(len(texts), -1)
+        emb = self._encoder.encode(texts, batch_size=self._batch_size)
         if self._lexicon is None:
             return emb
         return np.concatenate([emb, self._lexicon.features(texts)], axis=1)

@@ -1,6 +1,7 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
 figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, rate limits,
-vocabularies, redacted recordings, assembled from one repository per job over a shared engine."""
+vocabularies, redacted recordings, call-driver embeddings, assembled from one repository per job
+over a shared engine."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from callytics_ray.storage.alerts import AlertRepository
 from callytics_ray.storage.analytics import AnalyticsRepository
 from callytics_ray.storage.base import write_methods
 from callytics_ray.storage.calls import CallRepository
+from callytics_ray.storage.drivers import DriverRepository
 from callytics_ray.storage.experiments import ExperimentRepository
 from callytics_ray.storage.jobs import JobRepository
 from callytics_ray.storage.ratelimits import RateLimitRepository
@@ -26,6 +28,7 @@ class CallStore(
     RateLimitRepository,
     VocabularyRepository,
     RecordingRepository,
+    DriverRepository,
 ):
     """Every read and write of calls, their results, audio and stage states. Thread-safe: every
     method opens its own session.

@@ -282,3 +282,14 @@ class RateLimitState(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=96)
     tat: float
+class CallEmbedding(SQLModel, table=True):
+    """A call's driver text (its reason, else its summary) embedded by a sentence encoder, kept so
+    that a driver report over thousands of calls embeds only the calls it has not seen, or whose
+    text changed (a re-analysed call): `text_hash` says which text the vector is of."""
+
+    __tablename__ = "call_embeddings"
+
+    call_id: str = Field(foreign_key="calls.id", primary_key=True, ondelete="CASCADE", max_length=36)
+    model: str = Field(primary_key=True, max_length=256)
+    text_hash: str = Field(max_length=64)
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian

@@ -165,6 +165,8 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("GET", "/v1/vocabulary"): Check("read", leaks=lambda w: (ACME_TERM,)),
     ("PUT", "/v1/vocabulary"): Check("admin", target=lambda w: ({}, {}, {"terms": [ACME_TERM, "Callytics Pro"]}),
                                      note="stores a new version of the caller's tenant's own list"),
+    ("GET", "/v1/drivers"): Check("read", leaks=lambda w: (w.call_id,)),
+    ("GET", "/console/drivers"): Check("read", console=True, leaks=lambda w: (w.call_id,)),
     ("GET", "/console/calls"): Check("read", console=True, leaks=_acme_rows),
     ("GET", "/console/calls/{call_id}"): Check("read", **_CALL_PAGE),
     ("GET", "/console/upload"): Check("read", console=True, note="the upload form: no stored data"),

@@ -7,6 +7,8 @@ default; the first speaker when nobody does), with `agent_confidence`. Behaviour
 (not JSON), "wrong_schema" (JSON missing fields), "http500", "slow" (sleeps past the client
 timeout), "tool" (answers with a tool call); when the script is empty it answers "good", or, with
 `failure_rate` set, fails that share of requests at random (500, slow or malformed, seeded).
+A request for call-driver names (the "call_driver_names" format) is answered per group with
+"Calls about <the group's most frequent content word>".
 """
 
 from __future__ import annotations
@@ -63,6 +65,29 @@ def answer_from_transcript(prompt: str, agent_pattern: str = GREETING, agent_con
     }
 
 
+_GROUP = re.compile(r"^Group (\d+) \(\d+ calls?\):$")
+
+
+def names_from_groups(prompt: str) -> dict:
+    """Call-driver names: each group's most frequent content word among its example reasons."""
+    words: dict[int, Counter] = {}
+    group = None
+    for line in prompt.splitlines():
+        if match := _GROUP.match(line):
+            group = int(match.group(1))
+            words[group] = Counter()
+        elif line.startswith("- ") and group is not None:
+            words[group].update(w for w in re.findall(r"[a-z]+", line.lower()) if w not in _STOP and len(w) > 3)
+    return {"groups": [{"group": g, "label": f"Calls about {c.most_common(1)[0][0] if c else 'something'}"}
+                       for g, c in words.items()]}
+
+
+def _format_name(body: dict) -> str | None:
+    if "tools" in body:
+        return body["tools"][0]["function"]["name"]
+    return body.get("response_format", {}).get("json_schema", {}).get("name")
+
+
 class ChatServer:
     """ThreadingHTTPServer on 127.0.0.1 and a free port; `requests` keeps every request body."""
 
@@ -95,9 +120,12 @@ class ChatServer:
                 if behaviour == "slow":
                     time.sleep(server.slow_s)
                 prompt = body["messages"][1]["content"]
-                analysis = answer_from_transcript(prompt, server.agent_pattern, server.agent_confidence)
+                if _format_name(body) in ("call_driver_names", "record_call_driver_names"):
+                    analysis = names_from_groups(prompt)
+                else:
+                    analysis = answer_from_transcript(prompt, server.agent_pattern, server.agent_confidence)
                 if behaviour == "wrong_schema":
-                    analysis.pop("summary")
+                    analysis.pop("summary", None)
                     analysis["satisfaction"] = 11
                 content = "Sure! Here is the analysis: {summary: ..." if behaviour == "malformed" else json.dumps(analysis)
                 message: dict = {"role": "assistant", "content": content}

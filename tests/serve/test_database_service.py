@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from callytics_ray.alerts import AlertSubscription, AttemptOutcome, enqueue_for
 from callytics_ray.analytics import CategorySet, Rubric, assess
+from callytics_ray.analytics.drivers import StoredEmbedding
 from callytics_ray.errors import NotFoundError
 from callytics_ray.pipeline.redacted_audio import identical
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
@@ -122,6 +123,9 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("agent_summaries", lambda s: [(a.agent_id, a.calls, a.analysed_calls)
                                    for a in s.agent_summaries(CallFilter(tenant="acme"))] == [("ann", 1, 1)]),
     ("agent_trend", lambda s: [b.calls for b in s.agent_trend(CallFilter(tenant="acme", agent_id="ann"))] == [1]),
+    ("driver_calls", lambda s: s.driver_calls(CallFilter(tenant="acme"), limit=10) == ([], 0)),  # no reason yet
+    ("save_call_embeddings", lambda s: s.save_call_embeddings("m", [StoredEmbedding("c-1", "h", b"\0" * 4)]) is None),
+    ("call_embeddings", lambda s: s.call_embeddings(["c-1"], "m")["c-1"].text_hash == "h"),
     ("put_rubric", lambda s: s.put_rubric(_RUBRIC, tenant="acme").version == 1),
     ("get_rubric", lambda s: s.get_rubric("qa", tenant="acme").version == 1),
     ("list_rubrics", lambda s: [r.name for r in s.list_rubrics(tenant="acme")] == ["qa"]),
@@ -183,7 +187,7 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
             "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
             "redeliver", "take_rate_token", "put_vocabulary", "save_audio_redaction",
-            "delete_expired_originals"} <= set(WRITE_METHODS)
+            "delete_expired_originals", "save_call_embeddings"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 

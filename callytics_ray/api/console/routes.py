@@ -13,6 +13,7 @@ from callytics_ray.api.console import (
     agents_pages,
     call_pages,
     calls_pages,
+    drivers_pages,
     error_pages,
     experiments_pages,
     upload_pages,
@@ -53,6 +54,7 @@ def install_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.include_router(agents_pages.router)
+    app.include_router(drivers_pages.router)
     app.include_router(experiments_pages.router)
     error_pages.install_error_pages(app)
     if missing := missing_vendor_files():
