@@ -9,6 +9,7 @@ import random
 
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.stored import load_call_request
+from callytics_ray.backfill import BackfillRunner
 from callytics_ray.errors import CallyticsError
 from callytics_ray.storage import CallStatus, CallStore
 
@@ -16,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`.
+    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`,
+    and backfill jobs whose driver died (when given a `BackfillRunner`).
 
     Example:
         >>> reconciler = Reconciler(store, runner, interval_s=30)
@@ -32,12 +34,14 @@ class Reconciler:
         interval_s: float,
         max_stage_attempts: int = 10,
         batch_size: int = 100,
+        backfills: BackfillRunner | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.interval_s = interval_s
         self.max_stage_attempts = max_stage_attempts
         self.batch_size = batch_size
+        self.backfills = backfills
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
 
@@ -75,6 +79,12 @@ class Reconciler:
             logger.info("reconciler resumed %d call(s): %s", len(started), ", ".join(started))
         return started
 
+    async def reconcile_backfills(self) -> list[str]:
+        """Start a driver here for every backfill job nobody drives (the ids)."""
+        if self.backfills is None:
+            return []
+        return await asyncio.to_thread(self.backfills.resume_orphans)
+
     def start(self) -> asyncio.Task[None]:
         """Run `reconcile_once` now and then every `interval_s` (jittered) until `stop()`."""
         if self._task is None or self._task.done():
@@ -95,6 +105,7 @@ class Reconciler:
         while True:
             try:
                 await self.reconcile_once()
+                await self.reconcile_backfills()
             except Exception:  # a database hiccup must not end reconciliation for good
                 logger.exception("reconciliation failed; trying again in %.0f s", self.interval_s)
             # Jitter keeps replicas started together from polling in lock step.

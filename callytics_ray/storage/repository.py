@@ -1,17 +1,19 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
-figures, rubrics, category sets and scorecards, assembled from one repository per job over a shared engine."""
+figures, rubrics, category sets, scorecards and backfill jobs, assembled from one repository per job over a shared engine."""
 
 from __future__ import annotations
 
 from callytics_ray.storage.agents import AgentRepository
 from callytics_ray.storage.analytics import AnalyticsRepository
+from callytics_ray.storage.backfills import BackfillRepository
 from callytics_ray.storage.base import write_methods
 from callytics_ray.storage.calls import CallRepository
 from callytics_ray.storage.experiments import ExperimentRepository
 from callytics_ray.storage.jobs import JobRepository
 
 
-class CallStore(CallRepository, JobRepository, ExperimentRepository, AgentRepository, AnalyticsRepository):
+class CallStore(CallRepository, JobRepository, ExperimentRepository, AgentRepository, AnalyticsRepository,
+                BackfillRepository):
     """Every read and write of calls, their results, audio and stage states. Thread-safe: every
     method opens its own session.
 
