@@ -124,12 +124,16 @@ class BackfillRunner:
         return not self.active_jobs
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Stop after the chunks in flight and give the leases up, so the next start resumes at once."""
+        """Stop after the chunks in flight, give the leases up (so the next start resumes at
+        once) and close the executor when it has a `close()` (Ray actors)."""
         self._closing.set()
         with self._lock:
             threads = list(self._threads.values())
         for thread in threads:
             thread.join(timeout_s)
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            close()
 
     def _drive_logged(self, backfill_id: str) -> None:
         try:

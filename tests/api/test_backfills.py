@@ -14,7 +14,7 @@ from callytics_ray.api import LocalRunner, create_app
 from callytics_ray.backfill import resolve_spec
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
-from tests.storage.stored_calls import horizon_categories, store_copies, wizard_rubric
+from bench.stored_calls import horizon_categories, store_copies, wizard_rubric
 
 ADMIN = ("read", "admin")
 QA = wizard_rubric("wizard").model_dump(include={"items"}, mode="json")

@@ -12,7 +12,7 @@ from callytics_ray.backfill import BackfillRunner, resolve_spec
 from callytics_ray.storage import CallStore
 from deployments.backfill import RayChunkExecutor
 from tests.serve.conftest import DeployedApp
-from tests.storage.stored_calls import store_copies, wizard_rubric
+from bench.stored_calls import store_copies, wizard_rubric
 
 CALLS = 240
 

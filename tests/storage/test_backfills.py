@@ -15,7 +15,7 @@ from callytics_ray.backfill import BackfillRunner, ConfigSelector, ThreadChunkEx
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.backfills import BackfillFilter
 from callytics_ray.storage.tables import Analysis, BackfillChunk
-from tests.storage.stored_calls import FIRST_DAY, horizon_categories, store_copies, wizard_rubric
+from bench.stored_calls import FIRST_DAY, horizon_categories, store_copies, wizard_rubric
 from tests.storage.test_store import store  # noqa: F401  (the SQLite / PostgreSQL store fixture)
 
 

@@ -20,7 +20,7 @@ from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import CallStatus, CallStore
 from callytics_ray.storage.tables import Analysis, Call
 
-REAL_ANALYSIS = Path(__file__).resolve().parents[2] / "bench" / "data" / "stereo_diarization.analysis.json"
+REAL_ANALYSIS = Path(__file__).resolve().parent / "data" / "stereo_diarization.analysis.json"
 FIRST_DAY = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
