@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import statistics
 import tempfile
@@ -102,7 +103,8 @@ def main() -> None:
     store = CallStore.from_url(url)
     store_copies(store, args.calls, tenant="bench")
     store.put_rubric(wizard_rubric("wizard"), tenant="bench")
-    cpus = max(os.cpu_count() or 1, int(max(args.workers) * args.worker_cpus + 0.999))
+    # Each Ray row's actors stay up for the later, warm runs: advertise room for all rows at once.
+    cpus = max(os.cpu_count() or 1, math.ceil(sum(args.workers) * args.worker_cpus))
     cluster = LocalCluster(temp_dir=work / "ray", num_cpus=cpus).start()
     runs: dict[tuple[str, int], list[Run]] = {}
     try:
