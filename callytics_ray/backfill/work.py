@@ -131,7 +131,13 @@ def compute_chunk(reader: AnalysisReader, plan: BackfillPlan, chunk: ChunkWork) 
     return ChunkResult(backfill_id=plan.backfill_id, position=chunk.position, outcomes=outcomes)
 
 
-def run_chunk(store: CallStore, plan: BackfillPlan, chunk: ChunkWork, *, worker_id: str, lease_s: float) -> bool:
-    """`compute_chunk`, then store it in one transaction; False when the job was cancelled or
-    taken over (nothing stored)."""
-    return store.store_backfill_chunk(compute_chunk(store, plan, chunk), worker_id=worker_id, lease_s=lease_s)
+def run_chunk(store: CallStore, plan: BackfillPlan, chunk: ChunkWork, *, worker_id: str,
+              lease_s: float) -> ChunkResult | None:
+    """`compute_chunk`, then store it in one transaction.
+
+    Returns:
+        the stored result (its `done` and `failed` counts), or None when the job was cancelled
+        or taken over by another driver (nothing stored).
+    """
+    result = compute_chunk(store, plan, chunk)
+    return result if store.store_backfill_chunk(result, worker_id=worker_id, lease_s=lease_s) else None

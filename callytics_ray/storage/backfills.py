@@ -170,6 +170,16 @@ class ChunkResult(BaseModel):
     position: int
     outcomes: list[CallOutcome]
 
+    @property
+    def done(self) -> int:
+        """Calls assessed."""
+        return sum(1 for o in self.outcomes if o.error is None)
+
+    @property
+    def failed(self) -> int:
+        """Calls that could not be assessed (their errors are stored with them)."""
+        return len(self.outcomes) - self.done
+
 
 class BackfillRepository(Repository):
     """Backfill jobs and their chunks."""
@@ -299,8 +309,7 @@ class BackfillRepository(Repository):
         Returns:
             whether the chunk was stored; False tells the driver to stop.
         """
-        done = sum(1 for o in result.outcomes if o.error is None)
-        failed = len(result.outcomes) - done
+        done, failed = result.done, result.failed
         with Session(self.engine) as session:
             conn = session.connection()
             counted = conn.execute(

@@ -105,7 +105,8 @@ def test_a_job_whose_driver_died_resumes_without_redoing_or_recounting_finished_
     plan = load_plan(store, store.get_backfill(job.id))
     chunks = store.pending_backfill_chunks(job.id)
     for chunk in chunks[:3]:
-        assert run_chunk(store, plan, chunk, worker_id=dead, lease_s=0.5)
+        stored = run_chunk(store, plan, chunk, worker_id=dead, lease_s=0.5)
+        assert (stored.done, stored.failed) == (5, 0)
     halfway = store.get_backfill(job.id)
     assert (halfway.status, halfway.done, halfway.runs) == ("running", 15, 1)
 
@@ -126,7 +127,7 @@ def test_a_job_whose_driver_died_resumes_without_redoing_or_recounting_finished_
     assert per_chunk == [("done", 5)] * 8
     assert all(scorecard(store, c, "qa").items[0].status == "fail" for c in ids)
     # A's late write of its 4th chunk changes nothing now.
-    assert not run_chunk(store, plan, chunks[3], worker_id=dead, lease_s=0.5)
+    assert run_chunk(store, plan, chunks[3], worker_id=dead, lease_s=0.5) is None
     assert store.get_backfill(job.id).done == 40
 
 
