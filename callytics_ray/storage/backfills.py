@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, insert, or_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from callytics_ray.analytics import CategoryMatch, Scorecard
@@ -328,11 +329,7 @@ class BackfillRepository(Repository):
             if not marked:
                 session.rollback()
                 return False
-            job = session.get(Backfill, result.backfill_id)
-            rubrics = [r["name"] for r in json.loads(job.rubrics_json)]
-            category_sets = [s["name"] for s in json.loads(job.category_sets_json)]
-            for outcome in result.outcomes:
-                _store_outcome(session, outcome, job, rubrics, category_sets)
+            _store_outcomes(conn, session.get(Backfill, result.backfill_id), result.outcomes)
             session.commit()
             return True
 
@@ -383,33 +380,50 @@ def _refs_json(refs: tuple[ConfigRef, ...]) -> str:
     return json.dumps([r.model_dump() for r in refs])
 
 
-def _store_outcome(session: Session, outcome: CallOutcome, job: Backfill, rubrics: list[str],
-                   category_sets: list[str]) -> None:
-    """Replace what the job applies in one call's stored results (a call deleted since the job
-    was created is skipped)."""
-    call = session.get(Call, outcome.call_id)
-    if call is None:
+def _store_outcomes(conn: Connection, job: Backfill, outcomes: list[CallOutcome]) -> None:
+    """Replace what the job applies in the chunk's calls' stored results, set-based: a handful of
+    statements per chunk, not per call (the driver's writes are the serial part of a job). A call
+    deleted since the job was created is skipped; a call that failed keeps its earlier results
+    (they still describe its stored analysis) and gets the error."""
+    tenants = dict(conn.execute(select(Call.id, Call.tenant).where(Call.id.in_([o.call_id for o in outcomes]))).all())
+    outcomes = [o for o in outcomes if o.call_id in tenants]
+    if not outcomes:
         return
-    row = session.get(CallAssessment, call.id) or CallAssessment(call_id=call.id, tenant=call.tenant)
-    row.assessed_at, row.error = utcnow(), outcome.error
-    session.add(row)
-    if outcome.error is not None:
-        return  # the earlier results stay: they still describe the stored analysis
-    if outcome.scorecards is not None:
-        _replace(session, CallScorecard, CallScorecard.rubric, call.id, job.rubrics_mode, rubrics)
-        session.add_all(CallScorecard(call_id=call.id, tenant=call.tenant, rubric=card.rubric,
-                                      rubric_version=card.rubric_version, score=card.score,
-                                      scorecard_json=card.model_dump_json()) for card in outcome.scorecards)
-    if outcome.categories is not None:
-        _replace(session, CallCategory, CallCategory.category_set, call.id, job.category_sets_mode,
-                 category_sets)
-        session.add_all(CallCategory(call_id=call.id, tenant=call.tenant, category_set=m.category_set or "",
-                                     set_version=m.set_version or 0, category=m.category,
-                                     match_json=m.model_dump_json()) for m in outcome.categories)
+    now = utcnow()
+    assessed = set(conn.execute(select(CallAssessment.call_id)
+                                .where(CallAssessment.call_id.in_(list(tenants)))).scalars())
+    fresh = [{"call_id": o.call_id, "tenant": tenants[o.call_id], "assessed_at": now, "error": o.error}
+             for o in outcomes if o.call_id not in assessed]
+    if fresh:
+        conn.execute(insert(CallAssessment), fresh)
+    ok = [o for o in outcomes if o.error is None]
+    if ok_again := [o.call_id for o in ok if o.call_id in assessed]:
+        conn.execute(update(CallAssessment).where(CallAssessment.call_id.in_(ok_again))
+                     .values(assessed_at=now, error=None))
+    for o in outcomes:
+        if o.error is not None and o.call_id in assessed:
+            conn.execute(update(CallAssessment).where(CallAssessment.call_id == o.call_id)
+                         .values(assessed_at=now, error=o.error))
+    ids = [o.call_id for o in ok]
+    if job.rubrics_mode != "none" and ids:
+        _replace(conn, CallScorecard, CallScorecard.rubric, ids, job.rubrics_mode,
+                 [r["name"] for r in json.loads(job.rubrics_json)],
+                 [{"call_id": o.call_id, "tenant": tenants[o.call_id], "rubric": card.rubric,
+                   "rubric_version": card.rubric_version, "score": card.score,
+                   "scorecard_json": card.model_dump_json()} for o in ok for card in o.scorecards or []])
+    if job.category_sets_mode != "none" and ids:
+        _replace(conn, CallCategory, CallCategory.category_set, ids, job.category_sets_mode,
+                 [c["name"] for c in json.loads(job.category_sets_json)],
+                 [{"call_id": o.call_id, "tenant": tenants[o.call_id], "category_set": m.category_set or "",
+                   "set_version": m.set_version or 0, "category": m.category, "match_json": m.model_dump_json()}
+                  for o in ok for m in o.categories or []])
 
 
-def _replace(session: Session, table, name_column, call_id: str, mode: ReplaceMode, names: list[str]) -> None:
-    statement = delete(table).where(table.call_id == call_id)
+def _replace(conn: Connection, table, name_column, call_ids: list[str], mode: ReplaceMode, names: list[str],
+             rows: list[dict]) -> None:
+    statement = delete(table).where(table.call_id.in_(call_ids))
     if mode == "named":
         statement = statement.where(name_column.in_(names))
-    session.exec(statement)
+    conn.execute(statement)
+    if rows:
+        conn.execute(insert(table), rows)
