@@ -1,4 +1,4 @@
-"""Backfill throughput: re-scoring N stored calls (copies of one real analysis) on the local Ray
+"""Backfill throughput: re-assessing N stored calls (copies of one real analysis) on the local Ray
 cluster with 1, 2 and 4 worker actors, beside the in-process thread pool that `callytics serve`
 uses; calls per second and the speedup, written to bench/RESULTS.md ("Backfill").
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bench.report import DATA, write_section
-from bench.stored_calls import REAL_ANALYSIS, store_copies, wizard_rubric
+from bench.stored_calls import REAL_ANALYSIS, store_copies
 from callytics_ray.backfill import BackfillRunner, ChunkExecutor, ThreadChunkExecutor, resolve_spec
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.tables import BackfillChunk
@@ -72,12 +72,13 @@ def make_analysis(out: Path) -> None:
 
 
 def one_job(store: TimedStore, executor: ChunkExecutor, *, chunk_size: int) -> Run:
-    """Create a rescore job over every stored call and drive it here; wall time from claim to done.
+    """Create a job re-assessing every stored call (the built-in rubric and category set, in force
+    for a tenant that stored none) and drive it here; wall time from claim to done.
 
     `steady_calls_per_s` leaves out the start (Ray actors starting, the first chunk): the calls
     stored after the first chunk, over the time from the first chunk stored to the last.
     """
-    job = store.create_backfill(resolve_spec(store, tenant="bench", kind="rescore"), tenant="bench",
+    job = store.create_backfill(resolve_spec(store, tenant="bench", kind="reassess"), tenant="bench",
                                 chunk_size=chunk_size)
     runner = BackfillRunner(store, executor, lease_s=120)
     store.write_s = 0.0
@@ -117,7 +118,6 @@ def main() -> None:
     url = f"sqlite:///{work / 'calls.db'}"
     store = TimedStore.from_url(url)
     store_copies(store, args.calls, tenant="bench")
-    store.put_rubric(wizard_rubric("wizard"), tenant="bench")
     # Each Ray row's actors stay up for the later, warm runs: advertise room for all rows at once.
     cpus = max(os.cpu_count() or 1, math.ceil(sum(args.workers) * args.worker_cpus))
     cluster = LocalCluster(temp_dir=work / "ray", num_cpus=cpus).start()
@@ -160,8 +160,8 @@ def report(runs: dict[tuple[str, int], list[Run]], args: argparse.Namespace, cpu
                     f"{warm(key, 'seconds'):.1f} | {speed:.0f} | {ratio} | {warm(key, 'steady_calls_per_s'):.0f} | "
                     f"{warm(key, 'write_s'):.1f} |")
     return "\n".join([
-        f"One job per run: re-score {args.calls} stored calls (copies of the real analysis of "
-        f"stereo_diarization.wav, `bench/data/{REAL_ANALYSIS.name}`) on one rubric, chunks of {args.chunk_size} "
+        f"One job per run: re-assess {args.calls} stored calls (copies of the real analysis of "
+        f"stereo_diarization.wav, `bench/data/{REAL_ANALYSIS.name}`) on the built-in rubric and category set, chunks of {args.chunk_size} "
         f"calls, SQLite; {args.repeats} runs of each row, interleaved. Ray rows: worker actors on a local Ray "
         f"cluster advertising {cpus} logical CPUs ({args.worker_cpus} each); they read and assess, the driver "
         "stores each chunk in one transaction. Thread rows: the in-process pool of `callytics serve` (no Ray). "
