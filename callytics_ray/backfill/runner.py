@@ -147,7 +147,7 @@ class BackfillRunner:
         Returns:
             the job as it ended, or None when another driver holds it or it is finished.
         """
-        if not self.store.claim_backfill(backfill_id, self.driver_id, self.lease_s):
+        if not self.store.claim_backfill(backfill_id, self.driver_id, self.lease_s, executor=self.executor.name):
             return None
         lost = threading.Event()
         renewer = threading.Thread(target=self._keep_lease, args=(backfill_id, lost), daemon=True,

@@ -103,6 +103,8 @@ class BackfillRecord(BaseModel):
     updated_at: datetime
     finished_at: datetime | None = None
     runs: int = Field(description="times a driver started the job (1, plus one per resume)")
+    executor: str | None = Field(None, description="where the last run computed its chunks: `threads` (in the "
+                                 "gateway's process, no Ray) or `ray` (actors on the app's Ray cluster)")
     run_started_at: float | None = Field(None, exclude=True)
     run_started_processed: int = Field(0, exclude=True)
     claimed_by: str | None = Field(None, exclude=True)
@@ -262,7 +264,7 @@ class BackfillRepository(Repository):
     # --- the driver's lease ------------------------------------------------------------------
 
     @writes
-    def claim_backfill(self, backfill_id: str, worker_id: str, lease_s: float) -> bool:
+    def claim_backfill(self, backfill_id: str, worker_id: str, lease_s: float, *, executor: str | None = None) -> bool:
         """Become the job's driver: one conditional UPDATE, so of several claimants one wins.
 
         Returns:
@@ -275,7 +277,7 @@ class BackfillRepository(Repository):
                 .where(Backfill.id == backfill_id, Backfill.status.in_(BackfillStatus.ACTIVE),
                        or_(Backfill.claimed_by.is_(None), Backfill.lease_until < now))
                 .values(status=BackfillStatus.RUNNING, claimed_by=worker_id, lease_until=now + lease_s,
-                        runs=Backfill.runs + 1, run_started_at=now,
+                        runs=Backfill.runs + 1, run_started_at=now, executor=executor,
                         run_started_processed=Backfill.done + Backfill.failed,
                         started_at=func.coalesce(Backfill.started_at, utcnow()), updated_at=utcnow())
             ).rowcount == 1

@@ -242,6 +242,7 @@ class Backfill(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=128)
     lease_until: float | None = Field(default=None, index=True)
     runs: int = 0
+    executor: str | None = Field(default=None, max_length=16)  # where the last run computed: threads | ray
     run_started_at: float | None = None
     run_started_processed: int = 0
 

@@ -59,6 +59,7 @@ def test_an_admin_starts_a_backfill_and_follows_it_to_done(client, store, key_fo
     assert (job["kind"], job["total"], job["chunks"], job["rubrics"]) == ("rescore", 20, 3, [{"name": "qa", "version": 1}])
     done = finished(client, admin, job["id"])
     assert (done["status"], done["done"], done["failed"], done["progress"], done["runs"]) == ("done", 20, 0, 1.0, 1)
+    assert done["executor"] == "threads"  # no Ray here: the gateway's own thread pool
     assert done["calls_per_s"] > 0
     card = client.get(f"/v1/calls/{ids[0]}/scorecard", headers=admin).json()["scorecards"][0]
     assert (card["rubric"], card["rubric_version"], card["items"][0]["status"]) == ("qa", 1, "pass")

@@ -45,6 +45,7 @@ def test_a_backfill_over_hundreds_of_calls_runs_on_ray_actors_with_its_progress(
     last = seen[-1]
     assert (last.status, last.total, last.done, last.failed, last.chunks, last.runs) == ("done", CALLS, CALLS, 0, 12, 1)
     processed = [j.processed for j in seen]
+    assert last.executor == "ray"
     assert processed == sorted(processed) and len(set(processed)) >= 3, processed  # it went up in chunks
     assert all(p % 20 == 0 for p in processed) and last.calls_per_s > 0
     versions = {(c.rubric, c.rubric_version, c.items[0].status)
@@ -65,7 +66,7 @@ def test_storing_a_rubric_on_the_serve_app_backfills_the_stored_calls_on_the_clu
     job_id = stored.headers["X-Backfill-Id"]
     seen = follow(lambda: _job(client, job_id), timeout_s=240)
 
-    assert (seen[-1].status, seen[-1].done, seen[-1].total) == ("done", 200, 200)
+    assert (seen[-1].status, seen[-1].done, seen[-1].total, seen[-1].executor) == ("done", 200, 200, "ray")
     card = client.get("/v1/calls/bf-00123/scorecard").json()["scorecards"][0]
     assert (card["rubric"], card["rubric_version"], card["items"][0]["status"]) == ("qa", 1, "pass")
 
