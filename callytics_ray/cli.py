@@ -1,4 +1,5 @@
-"""The `callytics` command: analyse recordings, browse stored calls, manage API keys and models."""
+"""The `callytics` command: analyse recordings, browse stored calls, manage API keys and models,
+run backfill jobs."""
 
 from __future__ import annotations
 
@@ -351,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tenant", default="default", help="tenant of the key created when there is none")
     serve.add_argument("--new-key", action="store_true", help="create and print a new key even if one exists")
     serve.set_defaults(func=cmd_serve)
+
+    from callytics_ray.backfill.command import add_commands as add_backfill_commands
+
+    def store_and_settings(args: argparse.Namespace):
+        settings = _settings(args)
+        return _store(settings), settings
+
+    add_backfill_commands(sub, store_and_settings, _datetime)
 
     models = sub.add_parser("models", help="model references").add_subparsers(dest="models_command", required=True)
     models.add_parser("list").set_defaults(func=cmd_models_list)

@@ -696,6 +696,22 @@ class AlertSettings(_Section):
     max_error_chars: int = Field(500, ge=50)
 
 
+class BackfillSettings(_Section):
+    """Backfill jobs (re-scoring, re-categorising stored calls).
+
+    Attributes:
+        chunk_size: calls per chunk: the unit of work, of resumption and of one write transaction.
+        workers: chunks computed at once (threads without Ray, Ray actors on the Serve app).
+        worker_cpus: logical CPUs each Ray backfill worker reserves (the Serve app only).
+        lease_s: a driver that stops renewing for this long is taken for dead; its job is resumed.
+    """
+
+    chunk_size: int = Field(50, ge=1, le=10_000)
+    workers: int = Field(2, ge=1, le=256)
+    worker_cpus: float = Field(0.25, gt=0)
+    lease_s: float = Field(60.0, gt=0)
+
+
 class LLMPrice(_Section):
     """What one LLM model costs, in USD per million tokens (for the cost estimate metric)."""
 
@@ -751,6 +767,7 @@ class Settings(BaseSettings):
     redaction: RedactionOptions = RedactionOptions()
     api: ApiSettings = ApiSettings()
     alerts: AlertSettings = AlertSettings()
+    backfill: BackfillSettings = BackfillSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 
 

@@ -16,6 +16,7 @@ from callytics_ray.errors import ConfigError
 from callytics_ray.pipeline import RetryPolicy
 from callytics_ray.settings import AsrVariant
 from deployments._base import StageDeployment
+from deployments.backfill import RayChunkExecutor
 from deployments.database import ServeCallStore
 from deployments.metrics import StageMetrics
 from deployments.serve_stages import ServeStages, StageHandles
@@ -47,8 +48,8 @@ class GatewayDeployment(StageDeployment):
     """HTTP ingress: uploads are stored, then run by a LocalRunner over ServeStages.
 
     The routes, auth, rate limits, error codes and /v1/experiments are the core app's
-    (`callytics_ray.api.create_app`); this class only supplies the Serve-backed runner and store
-    and applies user_config (A/B weights) live.
+    (`callytics_ray.api.create_app`); this class only supplies the Serve-backed runner, store and
+    backfill executor (Ray actors) and applies user_config (A/B weights) live.
     """
 
     stage = "gateway"
@@ -69,7 +70,12 @@ class GatewayDeployment(StageDeployment):
         self._app: FastAPI | None = None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        self._app = create_app(self.settings, self.store, self.runner, variant_picker=self.picker)
+        # Backfill jobs run on the cluster this replica runs on: Ray actors compute the chunks,
+        # this replica drives the job and writes each chunk through the database service.
+        backfill = self.settings.backfill
+        executor = RayChunkExecutor(self.settings.database_url, workers=backfill.workers, num_cpus=backfill.worker_cpus)
+        self._app = create_app(self.settings, self.store, self.runner, variant_picker=self.picker,
+                               backfill_executor=executor)
         return self._app
 
     def _apply(self, config: GatewayConfig) -> None:

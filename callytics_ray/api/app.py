@@ -3,6 +3,7 @@ so a Ray Serve ingress can wrap it unchanged with `serve.ingress`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from callytics_ray import __version__
 from callytics_ray.api import calls, ops
 from callytics_ray.alerts import AlertDispatcher
-from callytics_ray.api import agents, alerts, drivers, rubrics, scorecards, vocabulary
+from callytics_ray.api import agents, alerts, backfills, drivers, rubrics, scorecards, vocabulary
 from callytics_ray.api.errors import install_error_handlers
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.reconciler import Reconciler
@@ -21,6 +22,7 @@ from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
+from callytics_ray.backfill import BackfillRunner, ChunkExecutor, ThreadChunkExecutor
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 
@@ -46,14 +48,16 @@ def create_app(
     runner: CallRunner,
     *,
     variant_picker: VariantPicker | None = None,
+    backfill_executor: ChunkExecutor | None = None,
 ) -> FastAPI:
     """Build the gateway app.
 
     Its state (`app.state.settings`, `.store`, `.runner`, `.variant_picker`, `.rate_limiter`,
-    `.reconciler`, `.alert_dispatcher`) is what the routes read. Start-up runs the reconciler (at
-    once, then every `settings.api.reconcile_interval_s`) and, with `settings.alerts.dispatch`, the
-    alert dispatcher (every `settings.alerts.poll_interval_s`); shutdown stops them and closes the
-    runner when it has an async `close()`.
+    `.reconciler`, `.alert_dispatcher`, `.backfills`) is what the routes read. Start-up runs the
+    reconciler (at once, then every `settings.api.reconcile_interval_s`), which also resumes backfill
+    jobs whose driver died, and, with `settings.alerts.dispatch`, the alert dispatcher (every
+    `settings.alerts.poll_interval_s`); shutdown stops them, gives up the backfill jobs driven here
+    (the next start resumes them) and closes the runner when it has an async `close()`.
 
     Args:
         settings: `settings.api` sets auth, limits and the reconciler; `settings.audio` the probe.
@@ -61,6 +65,8 @@ def create_app(
         runner: processes accepted calls (`LocalRunner`, or the Serve gateway's runner).
         variant_picker: A/B variant choice; by default built from `settings.api.variants`
             (None when no variants are configured).
+        backfill_executor: where backfill chunks are computed; by default a pool of
+            `settings.backfill.workers` threads in this process (the Serve app passes Ray actors).
 
     Example:
         >>> store = CallStore.from_url(settings.database_url)
@@ -78,6 +84,7 @@ def create_app(
         finally:
             await app.state.alert_dispatcher.stop()
             await app.state.reconciler.stop()
+            await asyncio.to_thread(app.state.backfills.close)
             close = getattr(app.state.runner, "close", None)
             if close is not None:
                 await close()
@@ -89,9 +96,13 @@ def create_app(
     app.state.runner = runner
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
+    app.state.backfills = BackfillRunner(
+        store, backfill_executor or ThreadChunkExecutor(store, workers=settings.backfill.workers),
+        lease_s=settings.backfill.lease_s,
+    )
     app.state.reconciler = Reconciler(
         store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts,
-        retention=RetentionSweep.from_settings(settings, store),
+        retention=RetentionSweep.from_settings(settings, store), backfills=app.state.backfills,
     )
     app.state.alert_dispatcher = AlertDispatcher(store, settings.alerts)
     install_error_handlers(app)
@@ -103,6 +114,7 @@ def create_app(
     app.include_router(scorecards.router)
     app.include_router(alerts.router)
     app.include_router(vocabulary.router)
+    app.include_router(backfills.router)
     install_console(app)
     install_browser_protection(app, settings.api)
     return app

@@ -11,6 +11,7 @@ import random
 from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.stored import load_call_request
+from callytics_ray.backfill import BackfillRunner
 from callytics_ray.errors import CallyticsError
 from callytics_ray.storage import CallStatus, CallStore
 
@@ -18,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`;
-    then, when given a `retention` sweep, deletes the original recordings past their retention.
+    """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`,
+    and backfill jobs whose driver died (when given a `BackfillRunner`); then, when given a
+    `retention` sweep, deletes the original recordings past their retention.
 
     Example:
         >>> reconciler = Reconciler(store, runner, interval_s=30)
@@ -36,6 +38,7 @@ class Reconciler:
         max_stage_attempts: int = 10,
         batch_size: int = 100,
         retention: RetentionSweep | None = None,
+        backfills: BackfillRunner | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
@@ -43,6 +46,7 @@ class Reconciler:
         self.max_stage_attempts = max_stage_attempts
         self.batch_size = batch_size
         self.retention = retention
+        self.backfills = backfills
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
 
@@ -80,6 +84,12 @@ class Reconciler:
             logger.info("reconciler resumed %d call(s): %s", len(started), ", ".join(started))
         return started
 
+    async def reconcile_backfills(self) -> list[str]:
+        """Start a driver here for every backfill job nobody drives (the ids)."""
+        if self.backfills is None:
+            return []
+        return await asyncio.to_thread(self.backfills.resume_orphans)
+
     def start(self) -> asyncio.Task[None]:
         """Run `reconcile_once` now and then every `interval_s` (jittered) until `stop()`."""
         if self._task is None or self._task.done():
@@ -100,6 +110,7 @@ class Reconciler:
         while True:
             try:
                 await self.reconcile_once()
+                await self.reconcile_backfills()
             except Exception:  # a database hiccup must not end reconciliation for good
                 logger.exception("reconciliation failed; trying again in %.0f s", self.interval_s)
             if self.retention is not None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callytics_ray.analytics import Category, CategorySet, Rubric, RubricItem
 from callytics_ray.analytics.rules import NAME_PATTERN
+from callytics_ray.api.backfills import BACKFILL_HEADER, backfill_changed
 from callytics_ray.api.deps import get_store, require
 from callytics_ray.api.errors import ErrorBody
 from callytics_ray.storage import CallStore
+from callytics_ray.storage.backfills import BackfillSpec, ConfigRef
 from callytics_ray.storage.keys import ApiKeyRecord
 from callytics_ray.storage.models import ConfigSummary, StoredCategorySet, StoredRubric
 
@@ -27,6 +29,10 @@ router = APIRouter(prefix="/v1", tags=["rubrics and categories"])
 _ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 404, 429)}
 _NAME = Path(pattern=NAME_PATTERN, description="letters, digits, '_', '-', '.'; at most 64")
 _VERSION = Query(None, ge=0, description="a stored version (0: the built-in one); the latest by default")
+_BACKFILL = Query(True, description="re-apply the new version to the tenant's stored (completed or partial) calls "
+                  f"as a backfill job; its id is in the {BACKFILL_HEADER} header (GET /v1/backfills/{{id}})")
+_PUT_RESPONSES = {201: {"headers": {BACKFILL_HEADER: {"description": "the backfill job started (backfill=true)",
+                                                       "schema": {"type": "string"}}}}}
 
 
 class _Draft(BaseModel):
@@ -84,18 +90,26 @@ def list_rubrics(caller: ApiKeyRecord = Depends(require("read")), store: CallSto
 
 
 @router.put("/rubrics/{name}", status_code=201, response_model=StoredRubric, response_model_exclude_none=True,
-            responses={422: {"model": ErrorBody}, **_ERRORS}, summary="Store a new version of a rubric")
+            responses={422: {"model": ErrorBody}, **_PUT_RESPONSES, **_ERRORS}, summary="Store a new version of a rubric")
 def put_rubric(
     draft: RubricDraft,
+    request: Request,
     response: Response,
     name: str = _NAME,
+    backfill: bool = _BACKFILL,
     caller: ApiKeyRecord = Depends(require("admin")),
     store: CallStore = Depends(get_store),
 ) -> StoredRubric:
-    """Needs the admin scope. Calls finished from now on are scored on it; stored calls keep their
-    scorecards until re-scored (`POST /v1/calls/{id}/scorecard:rescore`)."""
+    """Needs the admin scope. Calls finished from now on are scored on it, and by default a
+    backfill job re-scores the stored calls on it (their scorecards on this rubric are replaced);
+    with `backfill=false` they keep theirs until re-scored (`POST /v1/backfills`, or one call:
+    `POST /v1/calls/{id}/scorecard:rescore`)."""
     stored = store.put_rubric(_validated(Rubric, name, draft, "items"), tenant=caller.tenant)
     _created(response, f"/v1/rubrics/{name}", stored.version)
+    if backfill:
+        backfill_changed(request, response, BackfillSpec(
+            kind="rescore", rubrics_mode="named", rubrics=(ConfigRef(name=name, version=stored.version),),
+            category_sets_mode="none", reason=f"rubric {name} version {stored.version} stored"), tenant=caller.tenant)
     return stored
 
 
@@ -131,18 +145,26 @@ def list_category_sets(caller: ApiKeyRecord = Depends(require("read")),
 
 
 @router.put("/categories/{name}", status_code=201, response_model=StoredCategorySet,
-            response_model_exclude_none=True, responses={422: {"model": ErrorBody}, **_ERRORS},
+            response_model_exclude_none=True, responses={422: {"model": ErrorBody}, **_PUT_RESPONSES, **_ERRORS},
             summary="Store a new version of a category set")
 def put_category_set(
     draft: CategorySetDraft,
+    request: Request,
     response: Response,
     name: str = _NAME,
+    backfill: bool = _BACKFILL,
     caller: ApiKeyRecord = Depends(require("admin")),
     store: CallStore = Depends(get_store),
 ) -> StoredCategorySet:
-    """Needs the admin scope. Calls finished from now on are matched against it."""
+    """Needs the admin scope. Calls finished from now on are matched against it, and by default a
+    backfill job re-matches the stored calls (their matches of this set are replaced)."""
     stored = store.put_category_set(_validated(CategorySet, name, draft, "categories"), tenant=caller.tenant)
     _created(response, f"/v1/categories/{name}", stored.version)
+    if backfill:
+        backfill_changed(request, response, BackfillSpec(
+            kind="recategorize", rubrics_mode="none", category_sets_mode="named",
+            category_sets=(ConfigRef(name=name, version=stored.version),),
+            reason=f"category set {name} version {stored.version} stored"), tenant=caller.tenant)
     return stored
 
 

@@ -1,13 +1,14 @@
 """CallStore: the one interface to the database of calls, results, stage jobs, leases, A/B
 figures, rubrics, category sets and scorecards, alert subscriptions and deliveries, rate limits,
-vocabularies, redacted recordings, call-driver embeddings, assembled from one repository per job
-over a shared engine."""
+vocabularies, redacted recordings, call-driver embeddings, backfill jobs, assembled from one
+repository per job over a shared engine."""
 
 from __future__ import annotations
 
 from callytics_ray.storage.agents import AgentRepository
 from callytics_ray.storage.alerts import AlertRepository
 from callytics_ray.storage.analytics import AnalyticsRepository
+from callytics_ray.storage.backfills import BackfillRepository
 from callytics_ray.storage.base import write_methods
 from callytics_ray.storage.calls import CallRepository
 from callytics_ray.storage.drivers import DriverRepository
@@ -29,6 +30,7 @@ class CallStore(
     VocabularyRepository,
     RecordingRepository,
     DriverRepository,
+    BackfillRepository,
 ):
     """Every read and write of calls, their results, audio and stage states. Thread-safe: every
     method opens its own session.

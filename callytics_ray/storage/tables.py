@@ -293,3 +293,68 @@ class CallEmbedding(SQLModel, table=True):
     model: str = Field(primary_key=True, max_length=256)
     text_hash: str = Field(max_length=64)
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float32, little-endian
+class BackfillStatus:
+    """Backfill job states. A `queued` or `running` job whose driver's lease lapsed is resumed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ACTIVE = (QUEUED, RUNNING)
+    ALL = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
+
+
+class Backfill(SQLModel, table=True):
+    """A job that re-applies rubrics and/or category sets to a tenant's stored calls, chunk by chunk.
+
+    The calls are fixed when the job is created (its chunks); `done` and `failed` count calls and
+    change only in the transaction that stores a chunk's results, so they never count twice.
+    """
+
+    __tablename__ = "backfills"
+
+    id: str = Field(primary_key=True, max_length=36)
+    tenant: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)  # rescore | recategorize | reassess
+    rubrics_mode: str = Field(max_length=8)  # none | named | all (what a scorecard write replaces)
+    rubrics_json: str = Field(sa_column=Column(Text, nullable=False))  # [{"name", "version"}]
+    category_sets_mode: str = Field(max_length=8)
+    category_sets_json: str = Field(sa_column=Column(Text, nullable=False))
+    filter_json: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str | None = Field(default=None, max_length=256)
+    status: str = Field(default=BackfillStatus.QUEUED, index=True, max_length=16)
+    chunk_size: int
+    chunks: int
+    total: int
+    done: int = 0
+    failed: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    started_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    # The driver running the job and until when (epoch seconds), as for calls; `runs` counts
+    # starts (1 + resumes), `run_started_at` / `run_started_processed` give this run's rate.
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: float | None = Field(default=None, index=True)
+    runs: int = 0
+    executor: str | None = Field(default=None, max_length=16)  # where the last run computed: threads | ray
+    run_started_at: float | None = None
+    run_started_processed: int = 0
+
+
+class BackfillChunk(SQLModel, table=True):
+    """A slice of a backfill's calls; `pending` until its results are stored (then `done`)."""
+
+    __tablename__ = "backfill_chunks"
+    __table_args__ = (UniqueConstraint("backfill_id", "position", name="uq_backfill_chunks_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    backfill_id: str = Field(foreign_key="backfills.id", index=True, ondelete="CASCADE", max_length=36)
+    position: int
+    call_ids_json: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | done
+    done: int = 0
+    failed: int = 0
+    finished_at: datetime | None = None

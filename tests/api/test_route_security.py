@@ -69,6 +69,7 @@ class World:
     globex_call_id: str
     keys: dict[str, str] = field(default_factory=dict)  # name -> secret
     delivery_id: str = ""  # a pending alert delivery of acme's call
+    backfill_id: str = ""  # the job acme's rubric PUT started
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -167,6 +168,14 @@ ROUTES: dict[tuple[str, str], Check] = {
                                      note="stores a new version of the caller's tenant's own list"),
     ("GET", "/v1/drivers"): Check("read", leaks=lambda w: (w.call_id,)),
     ("GET", "/console/drivers"): Check("read", console=True, leaks=lambda w: (w.call_id,)),
+    ("POST", "/v1/backfills"): Check("admin", target=lambda w: ({}, {}, {"kind": "reassess"}), owner_status=(202,),
+                                     note="a job over the caller's tenant's own calls only"),
+    ("GET", "/v1/backfills"): Check("read", leaks=lambda w: (w.backfill_id,)),
+    ("GET", "/v1/backfills/{backfill_id}"): Check("read", target=lambda w: ({"backfill_id": w.backfill_id}, {}, None),
+                                                  isolated=True),
+    # The job may have finished (409: nothing to cancel) or still run (200) when the owner asks.
+    ("POST", "/v1/backfills/{backfill_id}:cancel"): Check(
+        "admin", target=lambda w: ({"backfill_id": w.backfill_id}, {}, None), isolated=True, owner_status=(200, 409)),
     ("GET", "/console/calls"): Check("read", console=True, leaks=_acme_rows),
     ("GET", "/console/calls/{call_id}"): Check("read", **_CALL_PAGE),
     ("GET", "/console/upload"): Check("read", console=True, note="the upload form: no stored data"),
@@ -220,7 +229,8 @@ def world(tmp_path_factory, model_cache: Path, local_stages, stereo_call_path: P
         [delivery_id] = store.add_deliveries([NewDelivery(
             id=str(uuid.uuid4()), tenant="acme", alert="acme-hook", call_id=done.json()["id"], category_set="acme-topics",
             category="refund", payload_json="{}")])
-        yield World(client, done.json()["id"], queued.id, theirs.id, keys, delivery_id)
+        backfill_id = client.get("/v1/backfills", headers=acme).json()["items"][-1]["id"]
+        yield World(client, done.json()["id"], queued.id, theirs.id, keys, delivery_id, backfill_id)
     store.engine.dispose()
 
 

@@ -22,9 +22,11 @@ from sqlalchemy.exc import DBAPIError
 from callytics_ray.alerts import AlertSubscription, AttemptOutcome, enqueue_for
 from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.analytics.drivers import StoredEmbedding
+from callytics_ray.backfill import compute_chunk, load_plan
 from callytics_ray.errors import NotFoundError
 from callytics_ray.pipeline.redacted_audio import identical
 from callytics_ray.storage import WRITE_METHODS, CallFilter, CallStatus, CallStore
+from callytics_ray.storage.backfills import BackfillSpec, ConfigRef
 from callytics_ray.storage.tables import Call
 from deployments.database import DatabaseServiceDeployment, ServeCallStore
 from tests.storage.test_store import analysis
@@ -89,6 +91,14 @@ _FAILED = AttemptOutcome(status="failed", started_at="2026-12-01T00:00:00Z", dur
 
 def _delivery_id(store: CallStore) -> str:
     return store.list_deliveries(tenant="acme", alert="hook")[0].id
+
+_BACKFILL = BackfillSpec(kind="rescore", rubrics_mode="named", rubrics=(ConfigRef(name="qa", version=1),),
+                         category_sets_mode="none")
+
+
+def _job(store: CallStore) -> str:
+    return store.list_backfills(tenant="acme")[0].id
+
 
 # Every public CallStore method, in an order that makes each meaningful; the test below fails
 # until a new method is added here, so a new write cannot go untried on the gateway.
@@ -160,6 +170,22 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("redeliver", lambda s: s.redeliver(_delivery_id(s), tenant="acme")),
     ("delete_alert", lambda s: s.delete_alert("hook", tenant="acme") is None),
     ("take_rate_token", lambda s: s.take_rate_token("key:a", per_minute=60, now=1.0) == 0.0),
+    # A backfill over the one call (partial calls are scored too; requeue_call below needs partial).
+    ("set_status", lambda s: s.set_status("c-1", CallStatus.PARTIAL) is None),
+    ("create_backfill", lambda s: s.create_backfill(_BACKFILL, tenant="acme", chunk_size=10).total == 1),
+    ("list_backfills", lambda s: [b.status for b in s.list_backfills(tenant="acme")] == ["queued"]),
+    ("get_backfill", lambda s: s.get_backfill(_job(s), tenant="acme").total == 1),
+    ("resumable_backfills", lambda s: s.resumable_backfills() == [_job(s)]),
+    ("claim_backfill", lambda s: s.claim_backfill(_job(s), "driver-1", 60.0)),
+    ("renew_backfill", lambda s: s.renew_backfill(_job(s), "driver-1", 60.0)),
+    ("pending_backfill_chunks", lambda s: [c.call_ids for c in s.pending_backfill_chunks(_job(s))] == [("c-1",)]),
+    ("stored_analyses", lambda s: list(s.stored_analyses(["c-1", "c-2"])) == ["c-1"]),
+    ("store_backfill_chunk", lambda s: s.store_backfill_chunk(
+        compute_chunk(s, load_plan(s, s.get_backfill(_job(s))), s.pending_backfill_chunks(_job(s))[0]),
+        worker_id="driver-1", lease_s=60.0)),
+    ("end_backfill", lambda s: s.end_backfill(_job(s), "driver-1").done == 1),
+    ("release_backfill", lambda s: s.release_backfill(_job(s), "driver-1") is None),
+    ("cancel_backfill", lambda s: s.cancel_backfill(_job(s), tenant="acme")[1] is False),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
     ("delete_expired_originals", lambda s: s.delete_expired_originals(created_before=datetime(2999, 1, 1)) == ["c-1"]),
     ("recording_info", lambda s: s.recording_info("c-1", tenant="acme").original == "deleted"),
@@ -187,7 +213,8 @@ def test_every_write_goes_through_the_database_service(gateway_store, database):
             "set_status", "set_stage", "save_analysis", "put_rubric", "put_category_set",
             "save_assessment", "put_alert", "delete_alert", "add_deliveries", "claim_deliveries", "record_attempt",
             "redeliver", "take_rate_token", "put_vocabulary", "save_audio_redaction",
-            "delete_expired_originals", "save_call_embeddings"} <= set(WRITE_METHODS)
+            "delete_expired_originals", "save_call_embeddings", "create_backfill", "claim_backfill",
+            "store_backfill_chunk", "end_backfill", "cancel_backfill"} <= set(WRITE_METHODS)
     with pytest.raises(NotFoundError):
         gateway_store.get_call("c-1")
 
