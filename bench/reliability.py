@@ -55,6 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import DATA, default_cache_dir, machine, offline_models, write_section  # noqa: E402
 from bench.resources import ResourceSampler, session_pids  # noqa: E402
 from bench.serve_app import RunningApp, app_section, bench_profile, running_app  # noqa: E402
+from callytics_ray.audio import load_audio  # noqa: E402
+from callytics_ray.errors import AudioError  # noqa: E402
 from callytics_ray.settings import serve_app_settings  # noqa: E402
 from callytics_ray.storage import make_engine  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402
@@ -74,14 +76,24 @@ WHOLE = ("stereo_diarization.wav", "synthetic_stereo_call_bleed.wav", "falcon_3s
 
 
 def make_clips(work: Path, data: Path, seconds: float = 8.0) -> list[Path]:
-    """Short real clips, each with different content (so idempotency fingerprints differ)."""
-    clips: list[Path] = [data / name for name in WHOLE]
+    """Short real clips, each with different content (so idempotency fingerprints differ), all
+    with speech: a cut the audio stage refuses (a far-field stretch Silero hears as silence) would
+    only measure refusals."""
+    candidates: list[Path] = [data / name for name in WHOLE]
     for name in SOURCES:
         for offset in (0.0, 10.0, 20.0):
             out = work / f"{Path(name).stem}_{int(offset):02d}.wav"
             subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss", str(offset), "-t", str(seconds),
                             "-i", str(data / name), str(out)], check=True)
-            clips.append(out)
+            candidates.append(out)
+    clips = []
+    for clip in candidates:
+        try:
+            load_audio(clip)
+        except AudioError as err:
+            logger.info("clip %s left out: %s", clip.name, err)
+            continue
+        clips.append(clip)
     return clips
 
 
@@ -452,7 +464,8 @@ def main() -> int:
         settings = app_section(config)["args"]["settings"]
         settings["api"].update(rate_limit_per_minute=args.rate_limit, lease_s=30.0, reconcile_interval_s=10.0)
         settings["llm"] = {"base_url": llm.base_url, "model": "flaky-test-model",
-                           "options": {"timeout_s": 5.0, "max_retries": 1, "backoff_initial_s": 0.2}}
+                           # No retry inside the client: each failure the server makes reaches the stage.
+                           "options": {"timeout_s": 5.0, "max_retries": 0, "backoff_initial_s": 0.2}}
         llm.slow_s = 7.0
         with running_app(config, work) as app:
             if args.burst:
