@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
-from callytics_ray.analytics.drivers import CallDrivers, DriverReport
+from callytics_ray.drivers.report import CallDrivers, DriverReport
 from callytics_ray.api.deps import get_settings, get_store, require
 from callytics_ray.api.errors import BadRequestError, ErrorBody
 from callytics_ray.settings import Settings

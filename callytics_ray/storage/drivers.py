@@ -10,7 +10,7 @@ from sqlalchemy import JSON, cast, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from callytics_ray.analytics.drivers import DriverCall, StoredEmbedding
+from callytics_ray.drivers.report import DriverCall, StoredEmbedding
 from callytics_ray.errors import ConfigError
 from callytics_ray.storage.base import Repository, writes
 from callytics_ray.storage.filters import call_conditions

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
-from callytics_ray.analytics.drivers import CallDrivers, bucket_start
+from callytics_ray.drivers.report import CallDrivers, bucket_start
 from callytics_ray.result import AnalysisResult, ConflictResult
 from callytics_ray.storage import CallFilter, CallStore
 from callytics_ray.storage.tables import Call

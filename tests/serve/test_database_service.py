@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from callytics_ray.alerts import AlertSubscription, AttemptOutcome, enqueue_for
 from callytics_ray.analytics import CategorySet, Rubric, assess
-from callytics_ray.analytics.drivers import StoredEmbedding
+from callytics_ray.drivers.report import StoredEmbedding
 from callytics_ray.backfill import compute_chunk, load_plan
 from callytics_ray.errors import NotFoundError
 from callytics_ray.pipeline.redacted_audio import identical

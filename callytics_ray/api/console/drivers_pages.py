@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from callytics_ray.analytics.drivers import DriverReport
+from callytics_ray.drivers.report import DriverReport
 from callytics_ray.api import drivers as drivers_api
 from callytics_ray.api.console.agents_pages import DateRange
 from callytics_ray.api.console.chart_specs import Axis, BarChart, BarSeries

@@ -19,7 +19,7 @@ from callytics_ray.settings import DriverSettings, Settings
 from callytics_ray.text.encoder import SentenceEncoder
 
 if TYPE_CHECKING:  # the labeller brings the LLM client and keyphrases: only when drivers run
-    from callytics_ray.analytics.driver_labels import DriverLabeller
+    from callytics_ray.drivers.labels import DriverLabeller
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class CallDrivers:
         Raises:
             ModelNotFoundError: the encoder is not available.
         """
-        from callytics_ray.analytics.driver_labels import DriverLabeller
+        from callytics_ray.drivers.labels import DriverLabeller
         from callytics_ray.devices import torch_device
         from callytics_ray.llm.client import LLMAnalyzer
         from callytics_ray.model_store import resolve_model
