@@ -257,7 +257,8 @@ def decode_native(
         AudioError: the subclass that says why (as `decode_audio`).
     """
     label = _display_name(source, name)
-    with _open_audio(source, label, max_duration_s=max_duration_s, max_channels=max_channels) as opened:
+    # The recording was accepted already: no density check (0), only the duration and channel limits.
+    with _open_audio(source, label, _Limits(max_duration_s, max_channels)) as opened:
         codec = opened.stream.codec_context.name
         decoded = opened.stream.codec_context.format.name.removesuffix("p")
         lossless = codec.startswith(_LOSSLESS_CODECS)
