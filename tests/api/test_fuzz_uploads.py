@@ -53,9 +53,9 @@ class ModelsHeldOff:
         if not self.models_on:
             raise StageError(stage, "held off while the fuzz corpus is sent (the audio decoded)", retriable=False)
 
-    async def transcribe(self, audio, language, variant=None):
+    async def transcribe(self, audio, language, variant=None, vocabulary=()):
         self._gate("asr")
-        return await self._stages.transcribe(audio, language, variant)
+        return await self._stages.transcribe(audio, language, variant, vocabulary)
 
     async def diarize(self, audio, min_speakers, max_speakers):
         self._gate("diarization")
