@@ -144,7 +144,7 @@ def test_every_body_but_an_upload_is_cut_off_at_the_cap_while_it_streams(api_set
     assert ("PUT", "/v1/rubrics/{name}") in routes and ("POST", "/console/sign-in") in routes
     for method, path in sorted(routes - {("POST", "/v1/calls")}):  # uploads: tests/api/test_errors.py
         for content_type in (b"application/json", b"application/x-www-form-urlencoded"):
-            status, pulled = _pull(app, method, path.format(name="x", call_id="c-1"), content_type, 64 << 20)
+            status, pulled = _pull(app, method, re.sub(r"\{[^}]+\}", "x", path), content_type, 64 << 20)
             # 303: sign-out, which reads no body at all.
             assert status in (303, 401, 413) and pulled <= MAX_BODY_BYTES + 65536, (method, path, content_type, status)
     status, pulled = _pull(app, "PUT", "/v1/rubrics/x", b"application/json", 64 << 20)
