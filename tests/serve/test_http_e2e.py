@@ -74,7 +74,12 @@ def test_call_with_bleed_reads_as_a_dialogue(deployed: DeployedApp, submit_key: 
     # mixed at -24 dBFS, and each party's loudness is read on its own channel before normalisation.
     quality = call["result"]["quality"]
     assert all(-25.0 < p["loudness_lufs"] < -23.0 for p in quality["speakers"]), quality["speakers"]
-    assert all(len(p["loudness"]) == sum(s["speaker"] == p["speaker"] for s in segments) for p in quality["speakers"])
+    # One point per utterance whose frames pass the loudness gate (a very short or all-quiet
+    # utterance has none, by design): every point is one of the speaker's utterances, most have one.
+    for party in quality["speakers"]:
+        spans = {(round(s["start"], 2), round(s["end"], 2)) for s in segments if s["speaker"] == party["speaker"]}
+        points = {(round(p["start"], 2), round(p["end"], 2)) for p in party["loudness"]}
+        assert points <= spans and len(points) >= 0.75 * len(spans), (party["speaker"], points, spans)
     assert quality["non_talk_time_s"] == 0.0  # pauses of 0.45-0.7 s only
 
 
