@@ -15,12 +15,14 @@ import httpx
 from callytics_ray.alerts.models import DeliveryTask
 from callytics_ray.alerts.ports import DeliveryQueue
 from callytics_ray.alerts.webhook import send
+from callytics_ray.periodic import PeriodicTask
 from callytics_ray.settings import AlertSettings
 
 logger = logging.getLogger(__name__)
 
 
-class AlertDispatcher:
+class AlertDispatcher(PeriodicTask):
+    _task_name = "callytics-alert-dispatcher"
     """Sends stored deliveries when due, at start-up and every `settings.poll_interval_s`.
 
     Example:
@@ -36,7 +38,6 @@ class AlertDispatcher:
         self.worker_id = worker_id or f"alerts-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._transport = transport
         self._rng = random.Random()
-        self._task: asyncio.Task[None] | None = None
 
     async def dispatch_once(self) -> list[str]:
         """Claim the deliveries due now and attempt each once (at most `max_concurrent` at a time).
@@ -68,22 +69,6 @@ class AlertDispatcher:
         if not kept:
             logger.warning("delivery %s: lease lost while sending; another worker owns it now", task.id)
 
-    def start(self) -> asyncio.Task[None]:
-        """Run `dispatch_once` now and then every `poll_interval_s` (jittered) until `stop()`."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="callytics-alert-dispatcher")
-        return self._task
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
     async def _loop(self) -> None:
         interval_s = self.settings.poll_interval_s
         while True:
@@ -94,5 +79,4 @@ class AlertDispatcher:
                 attempted = []
             if len(attempted) >= self.settings.batch_size:
                 continue  # a backlog: go on at once
-            # Jitter keeps replicas started together from polling in lock step.
-            await asyncio.sleep(interval_s * self._rng.uniform(0.8, 1.2))
+            await asyncio.sleep(self.jittered(interval_s))

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 
 from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.stored import load_call_request
 from callytics_ray.backfill import BackfillRunner
 from callytics_ray.errors import CallyticsError
+from callytics_ray.periodic import PeriodicTask
 from callytics_ray.storage import CallStatus, CallStore
 
 logger = logging.getLogger(__name__)
 
 
-class Reconciler:
+class Reconciler(PeriodicTask):
+    _task_name = "callytics-reconciler"
     """Resumes unfinished calls whose lease is free or lapsed, at start-up and every `interval_s`,
     and backfill jobs whose driver died (when given a `BackfillRunner`); then, when given a
     `retention` sweep, deletes the original recordings past their retention.
@@ -47,8 +48,6 @@ class Reconciler:
         self.batch_size = batch_size
         self.retention = retention
         self.backfills = backfills
-        self._task: asyncio.Task[None] | None = None
-        self._rng = random.Random()
 
     async def reconcile_once(self) -> list[str]:
         """Hand every resumable call to the runner once.
@@ -90,22 +89,6 @@ class Reconciler:
             return []
         return await asyncio.to_thread(self.backfills.resume_orphans)
 
-    def start(self) -> asyncio.Task[None]:
-        """Run `reconcile_once` now and then every `interval_s` (jittered) until `stop()`."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._loop(), name="callytics-reconciler")
-        return self._task
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
     async def _loop(self) -> None:
         while True:
             try:
@@ -118,5 +101,4 @@ class Reconciler:
                     await self.retention.sweep_once()
                 except Exception:
                     logger.exception("retention sweep failed; trying again in %.0f s", self.interval_s)
-            # Jitter keeps replicas started together from polling in lock step.
-            await asyncio.sleep(self.interval_s * self._rng.uniform(0.8, 1.2))
+            await asyncio.sleep(self.jittered(self.interval_s))
