@@ -122,3 +122,16 @@ def running_server(app) -> Iterator[str]:
         instance.should_exit = True
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+@pytest.fixture()
+def client(api_settings: Settings, store: CallStore) -> Iterator[TestClient]:
+    """The gateway without models: these routes only read and write the store."""
+    runner = LocalRunner(backend=None, store=store, settings=api_settings)
+    with TestClient(create_app(api_settings, store, runner)) as client:
+        yield client
+
+
+def error(reply) -> tuple[int, str, str]:
+    body = reply.json()["error"]
+    return reply.status_code, body["code"], body["message"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,28 +15,14 @@ from callytics_ray.alerts import DELIVERY_HEADER, SIGNATURE_HEADER
 from callytics_ray.api import LocalRunner, create_app
 from callytics_ray.pipeline.assessment import assess_finished_call
 from callytics_ray.settings import Settings
-from callytics_ray.storage import CallStore
 from tests.alerts.receiver import make_receiver, verify_like_the_readme  # noqa: F401  (the fixture)
-from tests.api.conftest import upload
+from tests.api.conftest import error, upload
 from tests.storage.test_store import analysis
 
 ADMIN = ("submit", "read", "admin")
 SECRET = "whsec-api-test-000001"
 ALERT = {"description": "complaints to the CRM", "categories": ["complaint"],
          "url": "http://127.0.0.1:9/hook", "secret": SECRET}
-
-
-@pytest.fixture()
-def client(api_settings: Settings, store: CallStore) -> Iterator[TestClient]:
-    """The gateway without models: these routes only read and write the store."""
-    runner = LocalRunner(backend=None, store=store, settings=api_settings)
-    with TestClient(create_app(api_settings, store, runner)) as client:
-        yield client
-
-
-def error(reply) -> tuple[int, str, str]:
-    body = reply.json()["error"]
-    return reply.status_code, body["code"], body["message"]
 
 
 def test_subscriptions_are_created_replaced_listed_and_deleted_without_showing_the_secret(client, key_for):

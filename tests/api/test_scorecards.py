@@ -3,15 +3,10 @@ and categories, computed when it completes and re-scored on demand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
-from callytics_ray.api import LocalRunner, create_app
-from callytics_ray.settings import Settings
-from callytics_ray.storage import CallStore
-from tests.api.conftest import upload
+from tests.api.conftest import error, upload
 
 ADMIN = ("read", "admin")
 
@@ -22,19 +17,6 @@ RUBRIC = {"description": "two checks", "items": [
     {"id": "closing", "description": "judged by an LLM", "check": {"kind": "llm", "question": "closed well?"}},
 ]}
 CATEGORIES = {"categories": [{"name": "refund", "rule": {"kind": "phrase", "phrases": ["refund"]}}]}
-
-
-@pytest.fixture()
-def client(api_settings: Settings, store: CallStore) -> Iterator[TestClient]:
-    """The gateway without models: these routes only read and write the store."""
-    runner = LocalRunner(backend=None, store=store, settings=api_settings)
-    with TestClient(create_app(api_settings, store, runner)) as client:
-        yield client
-
-
-def error(reply) -> tuple[int, str, str]:
-    body = reply.json()["error"]
-    return reply.status_code, body["code"], body["message"]
 
 
 def test_putting_a_rubric_makes_versions_that_read_back(client, key_for):

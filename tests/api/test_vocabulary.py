@@ -5,34 +5,16 @@ matched by a category, and retried with the same terms after the tenant changed 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import soundfile
-from fastapi.testclient import TestClient
 
-from callytics_ray.api import LocalRunner, create_app
 from callytics_ray.pipeline import LocalStages
-from callytics_ray.settings import Settings
-from callytics_ray.storage import CallStore
 from callytics_ray.vocabulary import MAX_REQUEST_TERMS, MAX_TENANT_TERMS
-from tests.api.conftest import upload
+from tests.api.conftest import error, upload
 
 ADMIN = ("read", "admin")
-
-
-@pytest.fixture()
-def client(api_settings: Settings, store: CallStore) -> Iterator[TestClient]:
-    """The gateway without models: these routes only read and write the store."""
-    runner = LocalRunner(backend=None, store=store, settings=api_settings)
-    with TestClient(create_app(api_settings, store, runner)) as client:
-        yield client
-
-
-def error(reply) -> tuple[int, str, str]:
-    body = reply.json()["error"]
-    return reply.status_code, body["code"], body["message"]
 
 
 def test_a_tenants_vocabulary_is_versioned_and_timestamped(client, key_for):
