@@ -26,6 +26,8 @@ from ray.util import ActorPool
 
 from callytics_ray.backfill import BackfillPlan, compute_chunk
 from callytics_ray.backfill.runner import StoreChunk
+from callytics_ray.pipeline.assessment import item_judge
+from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore, make_engine
 from callytics_ray.storage.backfills import ChunkResult, ChunkWork
 
@@ -33,13 +35,15 @@ logger = logging.getLogger("ray.serve")
 
 
 class BackfillWorker:
-    """One Ray actor: reads chunks' analyses on its own read-only engine and assesses them."""
+    """One Ray actor: reads chunks' analyses on its own read-only engine and assesses them (with
+    `settings.llm.base_url`, its own LLM judge answers the rubrics' llm items)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, settings: Settings | None = None) -> None:
         self.reader = CallStore(make_engine(database_url, read_only=True))
+        self.judge = item_judge(settings) if settings is not None else None
 
     def compute(self, plan: BackfillPlan, chunk: ChunkWork) -> ChunkResult:
-        return compute_chunk(self.reader, plan, chunk)
+        return compute_chunk(self.reader, plan, chunk, self.judge)
 
 
 class RayChunkExecutor:
@@ -55,6 +59,7 @@ class RayChunkExecutor:
         workers: actors (a job uses at most one per chunk).
         num_cpus: logical CPUs each actor reserves.
         keep_s: how long idle actors are kept after the last job.
+        settings: what the workers build their LLM judge from (None: llm items not assessed).
 
     Example:
         >>> runner = BackfillRunner(store, RayChunkExecutor(url, workers=4, num_cpus=0.5), lease_s=60)
@@ -64,8 +69,10 @@ class RayChunkExecutor:
 
     name = "ray"
 
-    def __init__(self, database_url: str, *, workers: int, num_cpus: float, keep_s: float = 300.0) -> None:
+    def __init__(self, database_url: str, *, workers: int, num_cpus: float, keep_s: float = 300.0,
+                 settings: Settings | None = None) -> None:
         self.database_url = database_url
+        self.settings = settings
         self.workers = workers
         self.num_cpus = num_cpus
         self.keep_s = keep_s
@@ -108,7 +115,7 @@ class RayChunkExecutor:
                 self._idle_timer.cancel()
                 self._idle_timer = None
             actor = ray.remote(BackfillWorker).options(num_cpus=self.num_cpus)
-            self._actors += [actor.remote(self.database_url) for _ in range(count - len(self._actors))]
+            self._actors += [actor.remote(self.database_url, self.settings) for _ in range(count - len(self._actors))]
             return self._actors[:count]
 
     def _release(self) -> None:

@@ -73,7 +73,8 @@ class GatewayDeployment(StageDeployment):
         # Backfill jobs run on the cluster this replica runs on: Ray actors compute the chunks,
         # this replica drives the job and writes each chunk through the database service.
         backfill = self.settings.backfill
-        executor = RayChunkExecutor(self.settings.database_url, workers=backfill.workers, num_cpus=backfill.worker_cpus)
+        executor = RayChunkExecutor(self.settings.database_url, workers=backfill.workers, num_cpus=backfill.worker_cpus,
+                                    settings=self.settings)
         self._app = create_app(self.settings, self.store, self.runner, variant_picker=self.picker,
                                backfill_executor=executor)
         return self._app

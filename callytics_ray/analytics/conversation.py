@@ -5,23 +5,10 @@ Built once per call (`Conversation.of`) and shared by every rule, category and s
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from callytics_ray.result import CallAnalysis, SegmentResult, SentimentResult
-
-# A token is a run of letters/digits (Hangul included) with inner apostrophes: "don't", "카드를".
-_TOKEN = re.compile(r"\w+(?:'\w+)*")
-
-
-def normalize(text: str) -> str:
-    """Lower case with typographic apostrophes made plain, as tokens and phrases are compared."""
-    return text.lower().replace("’", "'").replace("‘", "'")
-
-
-def tokenize(text: str) -> list[str]:
-    """The normalised tokens of `text` (a phrase of a rule, or one word of a transcript)."""
-    return _TOKEN.findall(normalize(text))
+from callytics_ray.text.tokens import TOKEN, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +42,12 @@ def _tokens(segment: SegmentResult) -> tuple[Token, ...]:
         return tuple(
             Token(text=m.group(), norm=normalize(m.group()), start=w.start, end=w.end)
             for w in segment.words
-            for m in _TOKEN.finditer(w.text.replace("’", "'"))
+            for m in TOKEN.finditer(w.text.replace("’", "'"))
         )
     # No word timings (an older or edited transcript): the utterance's span is the honest time.
     return tuple(
         Token(text=m.group(), norm=normalize(m.group()), start=segment.start, end=segment.end)
-        for m in _TOKEN.finditer(segment.text.replace("’", "'"))
+        for m in TOKEN.finditer(segment.text.replace("’", "'"))
     )
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from callytics_ray.analytics.conversation import Token, tokenize
+from callytics_ray.analytics.conversation import Token
 from callytics_ray.text.korean import is_hangul
+from callytics_ray.text.tokens import tokenize
 
 ENGLISH_NEGATORS = frozenset({
     "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "hardly", "barely",

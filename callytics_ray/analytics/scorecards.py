@@ -6,26 +6,44 @@ one step before another, every long silence announced), or `llm`. Each item ends
 
     pass / fail      assessed, with the evidence (seconds and words) that decided it
     not_applicable   the situation did not arise (no negative utterance, no long silence)
-    not_assessed     the call lacks what the check needs (no roles, no sentiment), or no assessor
-                     is available (llm): never a made-up pass
+    not_assessed     the call lacks what the check needs (no roles, no sentiment), or no judge
+                     answered an llm item with a quote found in the transcript: never a made-up pass
 
 The score is the weighted share of passes among the assessed items (pass or fail), 0-100.
 
+`llm` items are answered by an `ItemJudge` (callytics_ray.judgement; the LLM one lives in
+callytics_ray.llm.judge) when the caller gives one: all of a call's questions in one request,
+each pass or fail backed by a quote verified in the stored transcript, whose words and seconds
+become the evidence.
+
 Example:
     >>> card = score(builtin_rubric(), analysis)
+    >>> card = score(builtin_rubric(), analysis, judge=RubricJudge.from_settings(settings))
     >>> card.score, [(i.id, i.status) for i in card.items]
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from callytics_ray.analytics.conversation import Conversation
-from callytics_ray.analytics.evidence import Evidence, RuleResult, SilenceEvidence, UtteranceEvidence
+from callytics_ray.analytics.evidence import (
+    Evidence,
+    EvidenceWord,
+    PhraseEvidence,
+    RuleResult,
+    SilenceEvidence,
+    UtteranceEvidence,
+)
 from callytics_ray.analytics.rules import NAME_PATTERN, MatchOptions, PhraseCondition, Phrases, Rule, Window
+from callytics_ray.judgement import ItemJudge, Judgement, QuoteSpan
 from callytics_ray.result import CallAnalysis
+
+logger = logging.getLogger(__name__)
 
 ItemStatus = Literal["pass", "fail", "not_assessed", "not_applicable"]
 
@@ -155,15 +173,44 @@ class SilenceAnnouncedCheck(MatchOptions):
 
 
 class LlmCheck(_Model):
-    """Assessed by an LLM that quotes its evidence and its time. No LLM assessor is wired into
-    scoring yet, so the item is not assessed (never a made-up pass)."""
+    """Judged by an LLM (`ItemJudge`) that quotes its evidence: a pass or fail stands only with a
+    quote found in the stored transcript, whose words and seconds are the evidence. Without a
+    judge, or when it could not back its answer, the item is not assessed (never a made-up pass)."""
 
     kind: Literal["llm"] = "llm"
     question: str = Field(min_length=1, max_length=2000)
 
-    def assess(self, conversation: Conversation) -> Outcome:
-        return Outcome(status="not_assessed",
-                       reason="needs an LLM assessor (with quoted evidence), and none is available to scoring")
+    def assess(self, conversation: Conversation, judgement: Judgement | None = None) -> Outcome:
+        if judgement is None:
+            return Outcome(status="not_assessed",
+                           reason="needs an LLM judge (llm.base_url), and none is configured for scoring")
+        if judgement.verdict == "not_assessed" or judgement.quote is None:
+            return Outcome(status="not_assessed", reason=judgement.reason)
+        evidence = _quote_evidence(conversation, judgement.quote)
+        if evidence is None:
+            return Outcome(status="not_assessed", reason="the judge's quote does not point into this call's transcript")
+        return Outcome(status=judgement.verdict, evidence=[evidence],
+                       reason=f"the LLM judged {judgement.verdict}: {judgement.reason} (quoting utterance "
+                              f"{evidence.utterance + 1} at {evidence.start:.1f} s: '{evidence.text}')")
+
+
+def _quote_evidence(conversation: Conversation, quote: QuoteSpan) -> PhraseEvidence | None:
+    """The quoted words as the stored transcript has them (its seconds, never the judge's)."""
+    segments = conversation.analysis.segments
+    if not 0 <= quote.utterance < len(segments):
+        return None
+    segment = segments[quote.utterance]
+    if quote.first_word is None or quote.last_word is None:
+        start, end, text, words = segment.start, segment.end, segment.text.strip(), []
+    else:
+        if not 0 <= quote.first_word <= quote.last_word < len(segment.words):
+            return None
+        said = segment.words[quote.first_word: quote.last_word + 1]
+        start, end = said[0].start, said[-1].end
+        text = " ".join(w.text.strip() for w in said)
+        words = [EvidenceWord(text=w.text.strip(), start=w.start, end=w.end) for w in said]
+    return PhraseEvidence(utterance=quote.utterance, speaker=segment.speaker, role=segment.role, start=start,
+                          end=end, phrase=quote.quote, text=text, words=words, score=round(quote.similarity, 1))
 
 
 Check = Annotated[
@@ -182,14 +229,25 @@ class RubricItem(_Model):
     check: Check
     applies_when: Rule | None = None
 
-    def assess(self, conversation: Conversation) -> Outcome:
+    def assess(self, conversation: Conversation, judgements: Mapping[str, Judgement] | None = None) -> Outcome:
+        """`judgements`: the judge's answers by question (`judge_questions`), for an llm check."""
         if self.applies_when is not None:
             gate: RuleResult = self.applies_when.evaluate(conversation)
             if gate.matched is None:
                 return Outcome(status="not_assessed", reason=f"applies_when: {gate.unknown}")
             if not gate.matched:
                 return Outcome(status="not_applicable", reason="applies_when did not match")
+        if isinstance(self.check, LlmCheck):
+            return self.check.assess(conversation, (judgements or {}).get(self.check.question))
         return self.check.assess(conversation)
+
+    def asks(self, conversation: Conversation) -> str | None:
+        """The question this item puts to a judge on this call (an llm check that applies), else None."""
+        if not isinstance(self.check, LlmCheck):
+            return None
+        if self.applies_when is not None and not self.applies_when.evaluate(conversation).matched:
+            return None
+        return self.check.question
 
 
 class Rubric(_Model):
@@ -236,12 +294,36 @@ class Scorecard(_Model):
     items: list[ItemResult]
 
 
-def score(rubric: Rubric, analysis: CallAnalysis | Conversation) -> Scorecard:
-    """Score one call on `rubric`. Pure: re-scoring stored calls maps it over their analyses."""
+def judge_questions(judge: ItemJudge | None, rubrics: Sequence[Rubric],
+                    conversation: Conversation) -> dict[str, Judgement]:
+    """The judge's answers to every llm question of `rubrics` that applies to the call, asked in
+    one go (one LLM request per call). Empty without a judge or questions; a judge that fails
+    makes every answer not_assessed with why, so scoring goes on."""
+    questions = list(dict.fromkeys(q for r in rubrics for i in r.items if (q := i.asks(conversation)) is not None))
+    if judge is None or not questions:
+        return {}
+    try:
+        answers = list(judge.judge(questions, conversation.analysis))
+    except Exception as err:  # a judge must not cost the call its scorecard
+        logger.exception("call %s: the item judge failed", conversation.analysis.call_id)
+        answers = [Judgement.unassessed(f"the judge failed: {type(err).__name__}: {err}")] * len(questions)
+    if len(answers) != len(questions):
+        answers = [Judgement.unassessed(f"the judge gave {len(answers)} answers to {len(questions)} questions")
+                   ] * len(questions)
+    return dict(zip(questions, answers, strict=True))
+
+
+def score(rubric: Rubric, analysis: CallAnalysis | Conversation, judge: ItemJudge | None = None, *,
+          judgements: Mapping[str, Judgement] | None = None) -> Scorecard:
+    """Score one call on `rubric`. Pure but for `judge` (asked once for all llm items);
+    `judgements`: answers already asked (`judge_questions`), used instead of asking `judge`.
+    Re-scoring stored calls maps it over their analyses."""
     conversation = Conversation.of(analysis)
+    if judgements is None:
+        judgements = judge_questions(judge, [rubric], conversation)
     items = []
     for item in rubric.items:
-        outcome = item.assess(conversation)
+        outcome = item.assess(conversation, judgements)
         items.append(ItemResult(id=item.id, description=item.description, weight=item.weight,
                                 status=outcome.status, reason=outcome.reason, evidence=outcome.evidence))
     passed = sum(i.weight for i in items if i.status == "pass")

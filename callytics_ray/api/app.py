@@ -20,6 +20,7 @@ from callytics_ray.api.reconciler import Reconciler
 from callytics_ray.api.security import install_browser_protection
 from callytics_ray.api.retention import RetentionSweep
 from callytics_ray.api.runner import CallRunner
+from callytics_ray.pipeline.assessment import item_judge
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
 from callytics_ray.backfill import BackfillRunner, ChunkExecutor, ThreadChunkExecutor
@@ -53,7 +54,8 @@ def create_app(
     """Build the gateway app.
 
     Its state (`app.state.settings`, `.store`, `.runner`, `.variant_picker`, `.rate_limiter`,
-    `.reconciler`, `.alert_dispatcher`, `.backfills`) is what the routes read. Start-up runs the
+    `.reconciler`, `.alert_dispatcher`, `.backfills`, `.judge`: the LLM judge of rubric llm items
+    for re-scoring, None offline) is what the routes read. Start-up runs the
     reconciler (at once, then every `settings.api.reconcile_interval_s`), which also resumes backfill
     jobs whose driver died, and, with `settings.alerts.dispatch`, the alert dispatcher (every
     `settings.alerts.poll_interval_s`); shutdown stops them, gives up the backfill jobs driven here
@@ -96,8 +98,10 @@ def create_app(
     app.state.runner = runner
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
+    app.state.judge = item_judge(settings)
     app.state.backfills = BackfillRunner(
-        store, backfill_executor or ThreadChunkExecutor(store, workers=settings.backfill.workers),
+        store, backfill_executor or ThreadChunkExecutor(store, workers=settings.backfill.workers,
+                                                        judge=app.state.judge),
         lease_s=settings.backfill.lease_s,
     )
     app.state.reconciler = Reconciler(

@@ -22,6 +22,7 @@ from callytics_ray.api.errors import ForbiddenError, RateLimitedError, Unauthori
 from callytics_ray.api.ratelimit import RateLimiter
 from callytics_ray.api.runner import CallRunner
 from callytics_ray.api.variants import VariantPicker
+from callytics_ray.judgement import ItemJudge
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import SCOPES, ApiKeyRecord, verify_api_key
@@ -47,6 +48,11 @@ def get_store(request: Request) -> CallStore:
 
 def get_runner(request: Request) -> CallRunner:
     return request.app.state.runner
+
+
+def get_judge(request: Request) -> ItemJudge | None:
+    """The LLM judge of rubric llm items (None offline: they are not assessed)."""
+    return request.app.state.judge
 
 
 def get_variant_picker(request: Request) -> VariantPicker | None:

@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from callytics_ray.errors import AudioError, LeaseLostError, NotFoundError
 from callytics_ray.pipeline import CallRequest, RetryPolicy, StageBackend, run_call
+from callytics_ray.pipeline.assessment import item_judge
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStatus, CallStore
 from callytics_ray.storage.db import database_unavailable
@@ -57,7 +58,8 @@ class LocalRunner:
     Args:
         backend: where stages run (`LocalStages` in-process, or a Serve-handle backend).
         store: the database calls, audio and stage states live in.
-        settings: `api.lease_s`, `api.max_concurrent_calls` and `asr.options` are read from it.
+        settings: `api.lease_s`, `api.max_concurrent_calls` and `asr.options` are read from it;
+            with `llm.base_url`, an LLM judges the rubrics' llm items when a call is scored.
         retry: per-stage retry policy.
         worker_id: this runner's name in leases (unique per process by default).
         hook: stage events per call, e.g. for per-variant metrics.
@@ -86,6 +88,7 @@ class LocalRunner:
         self.worker_id = worker_id or make_worker_id()
         self.hook = hook
         self.poll_interval_s = poll_interval_s
+        self.judge = item_judge(settings)  # one client (and connection pool) for every call's scoring
         self._slots = asyncio.Semaphore(settings.api.max_concurrent_calls)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closed = False
@@ -155,6 +158,7 @@ class LocalRunner:
                     hook=self._stage_hook(request),
                     retry=self.retry,
                     lease_holder=self.worker_id,
+                    judge=self.judge,
                 )
             ended = "done"
             logger.info("call %s: stored by %s", call_id, self.worker_id)

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from callytics_ray.analytics import CategoryMatch, Scorecard
-from callytics_ray.api.deps import get_store, require
+from callytics_ray.api.deps import get_judge, get_store, require
 from callytics_ray.api.errors import ConflictError, ErrorBody
 from callytics_ray.api.runner import FINISHED
 from callytics_ray.errors import NotFoundError
+from callytics_ray.judgement import ItemJudge
 from callytics_ray.pipeline.assessment import assess_and_store
 from callytics_ray.storage import CallStatus, CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
@@ -85,7 +86,8 @@ def get_categories(call_id: str, caller: ApiKeyRecord = Depends(require("read"))
              responses={409: {"model": ErrorBody}, **_ERRORS},
              summary="Score a stored call again on the rubrics and categories in force now")
 async def rescore_call(call_id: str, caller: ApiKeyRecord = Depends(require("submit")),
-                       store: CallStore = Depends(get_store)) -> CallScorecards:
+                       store: CallStore = Depends(get_store),
+                       judge: ItemJudge | None = Depends(get_judge)) -> CallScorecards:
     """Scores the stored analysis on the latest rubric versions and matches the latest category
     sets (`GET /v1/calls/{id}/categories` shows the new matches). Only completed or partial calls
     (409 otherwise). Needs the submit scope."""
@@ -94,7 +96,7 @@ async def rescore_call(call_id: str, caller: ApiKeyRecord = Depends(require("sub
         raise ConflictError(f"call {call_id} is {record.status}; only completed or partial calls can be scored",
                             code="not_scorable")
     analysis = await asyncio.to_thread(store.get_analysis, call_id, tenant=caller.tenant)
-    await asyncio.to_thread(assess_and_store, store, analysis, tenant=caller.tenant)
+    await asyncio.to_thread(assess_and_store, store, analysis, tenant=caller.tenant, judge=judge)
     found = await asyncio.to_thread(store.get_assessment, call_id, tenant=caller.tenant)
     return CallScorecards(call_id=call_id, assessed_at=found.assessed_at, error=found.error,
                           scorecards=found.scorecards)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Protocol
 
 from callytics_ray.backfill.work import AnalysisReader, BackfillPlan, compute_chunk, load_plan
+from callytics_ray.judgement import ItemJudge
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.backfills import BackfillRecord, ChunkResult, ChunkWork
 
@@ -42,13 +43,14 @@ class ThreadChunkExecutor:
 
     name = "threads"
 
-    def __init__(self, reader: AnalysisReader, *, workers: int) -> None:
+    def __init__(self, reader: AnalysisReader, *, workers: int, judge: ItemJudge | None = None) -> None:
         self.reader = reader
         self.workers = workers
+        self.judge = judge
 
     def run(self, plan: BackfillPlan, chunks: list[ChunkWork], store_chunk: StoreChunk) -> None:
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backfill") as pool:
-            futures = [pool.submit(compute_chunk, self.reader, plan, chunk) for chunk in chunks]
+            futures = [pool.submit(compute_chunk, self.reader, plan, chunk, self.judge) for chunk in chunks]
             try:
                 for future in as_completed(futures):
                     if not store_chunk(future.result()):

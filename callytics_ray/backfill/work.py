@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from callytics_ray.analytics import CategorySet, Rubric, assess
+from callytics_ray.judgement import ItemJudge
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.backfills import (
@@ -107,9 +108,11 @@ def load_plan(store: CallStore, job: BackfillRecord) -> BackfillPlan:
     )
 
 
-def compute_chunk(reader: AnalysisReader, plan: BackfillPlan, chunk: ChunkWork) -> ChunkResult:
-    """Read the chunk's stored analyses (one query) and assess each; a call that cannot be
-    assessed is an outcome with its error, never an exception. Writes nothing."""
+def compute_chunk(reader: AnalysisReader, plan: BackfillPlan, chunk: ChunkWork,
+                  judge: ItemJudge | None = None) -> ChunkResult:
+    """Read the chunk's stored analyses (one query) and assess each (`judge` answering the
+    rubrics' llm items; without one they are not assessed); a call that cannot be assessed is an
+    outcome with its error, never an exception. Writes nothing."""
     stored = reader.stored_analyses(chunk.call_ids)
     outcomes = []
     for call_id in chunk.call_ids:
@@ -118,7 +121,7 @@ def compute_chunk(reader: AnalysisReader, plan: BackfillPlan, chunk: ChunkWork) 
             outcomes.append(CallOutcome(call_id=call_id, error="no stored analysis (deleted or re-run since)"))
             continue
         try:
-            found = assess(plan.rubrics, plan.category_sets, CallAnalysis.model_validate_json(raw))
+            found = assess(plan.rubrics, plan.category_sets, CallAnalysis.model_validate_json(raw), judge)
         except Exception as err:  # one bad analysis must not cost the rest of the chunk
             logger.warning("backfill %s: call %s could not be assessed: %s", plan.backfill_id, call_id, err)
             outcomes.append(CallOutcome(call_id=call_id, error=f"{type(err).__name__}: {err}"))
@@ -132,12 +135,12 @@ def compute_chunk(reader: AnalysisReader, plan: BackfillPlan, chunk: ChunkWork) 
 
 
 def run_chunk(store: CallStore, plan: BackfillPlan, chunk: ChunkWork, *, worker_id: str,
-              lease_s: float) -> ChunkResult | None:
+              lease_s: float, judge: ItemJudge | None = None) -> ChunkResult | None:
     """`compute_chunk`, then store it in one transaction.
 
     Returns:
         the stored result (its `done` and `failed` counts), or None when the job was cancelled
         or taken over by another driver (nothing stored).
     """
-    result = compute_chunk(store, plan, chunk)
+    result = compute_chunk(store, plan, chunk, judge)
     return result if store.store_backfill_chunk(result, worker_id=worker_id, lease_s=lease_s) else None

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from callytics_ray.audio.redact import AudioSpan, RedactedRecording
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
+from callytics_ray.judgement import ItemJudge
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble, redacted_audio
 from callytics_ray.pipeline.assessment import assess_finished_call
@@ -110,6 +111,7 @@ class _Run:
     hook: ProgressHook | None
     retry: RetryPolicy
     lease_holder: str | None = None
+    judge: ItemJudge | None = None
     timings: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -184,17 +186,20 @@ async def run_call(
     hook: ProgressHook | None = None,
     retry: RetryPolicy = RetryPolicy(),
     lease_holder: str | None = None,
+    judge: ItemJudge | None = None,
 ) -> CallAnalysis:
     """Analyse one call through `backend` and (when `store` is given) store the result.
 
     `lease_holder`: the worker running the call under a lease; its result is stored only while it
     still holds the lease (`CallStore.save_analysis`), so a call is never finished twice.
+    `judge`: answers the llm items of the tenant's rubrics when the finished call is scored
+    (`pipeline.assessment.item_judge`); None leaves them not assessed.
 
     Raises:
         AudioError: the recording cannot be analysed (the call is stored as failed first).
         LeaseLostError: another worker took the call over before this run stored its result.
     """
-    run = _Run(request, store, hook, retry, lease_holder)
+    run = _Run(request, store, hook, retry, lease_holder, judge)
     analysis = CallAnalysis(
         call_id=request.call_id, source=request.name, variant=request.variant,
         vocabulary=assemble.vocabulary_result(request.vocabulary, request.tenant_vocabulary_version),
@@ -375,7 +380,8 @@ async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
         if status != CallStatus.FAILED:
             # Scored just before the call is stored as finished, so whoever sees it finished finds
             # its scorecard. Scoring never raises: its failure is recorded and the save goes on.
-            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant)
+            await asyncio.to_thread(assess_finished_call, run.store, analysis, tenant=run.request.tenant,
+                                    judge=run.judge)
         await asyncio.to_thread(
             run.store.save_analysis, analysis, tenant=run.request.tenant, status=status, error=error,
             lease_holder=run.lease_holder,

@@ -8,7 +8,9 @@ default; the first speaker when nobody does), with `agent_confidence`. Behaviour
 timeout), "tool" (answers with a tool call); when the script is empty it answers "good", or, with
 `failure_rate` set, fails that share of requests at random (500, slow or malformed, seeded).
 A request for call-driver names (the "call_driver_names" format) is answered per group with
-"Calls about <the group's most frequent content word>".
+"Calls about <the group's most frequent content word>". A request to judge rubric items (the
+"rubric_item_answers" format) is answered by `judge_reply(prompt)`, a test's stand-in judge
+(by default cannot_tell to every question).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _LINE = re.compile(r"^\[\d\d:\d\d\] (\S+): (.*)$")
@@ -82,6 +85,15 @@ def names_from_groups(prompt: str) -> dict:
                        for g, c in words.items()]}
 
 
+_QUESTION = re.compile(r"^Q(\d+)\. ", re.M)
+
+
+def cannot_tell(prompt: str) -> dict:
+    """A judge that never knows: cannot_tell to every question of the prompt."""
+    return {"answers": [{"question": int(n), "verdict": "cannot_tell", "utterance": 0, "quote": "",
+                         "reason": "the transcript does not say"} for n in _QUESTION.findall(prompt)]}
+
+
 def _format_name(body: dict) -> str | None:
     if "tools" in body:
         return body["tools"][0]["function"]["name"]
@@ -101,6 +113,7 @@ class ChatServer:
         self.slow_s = 3.0
         self.agent_pattern = GREETING
         self.agent_confidence = 0.9
+        self.judge_reply: Callable[[str], dict] = cannot_tell
         self._lock = threading.Lock()
         server = self
 
@@ -122,6 +135,8 @@ class ChatServer:
                 prompt = body["messages"][1]["content"]
                 if _format_name(body) in ("call_driver_names", "record_call_driver_names"):
                     analysis = names_from_groups(prompt)
+                elif _format_name(body) in ("rubric_item_answers", "record_rubric_item_answers"):
+                    analysis = server.judge_reply(prompt)
                 else:
                     analysis = answer_from_transcript(prompt, server.agent_pattern, server.agent_confidence)
                 if behaviour == "wrong_schema":
@@ -177,3 +192,4 @@ class ChatServer:
             self.script = list(script)
             self.requests.clear()
             self.agent_pattern, self.agent_confidence = GREETING, 0.9
+            self.judge_reply = cannot_tell
