@@ -11,6 +11,7 @@ from datetime import datetime
 
 from callytics_ray.backfill.runner import BackfillRunner, ThreadChunkExecutor
 from callytics_ray.backfill.work import ConfigSelector, resolve_spec
+from callytics_ray.pipeline.assessment import item_judge
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.backfills import BackfillFilter, BackfillRecord
 from callytics_ray.storage.tables import BackfillStatus
@@ -73,8 +74,8 @@ def _resume(args: argparse.Namespace, store: CallStore, settings) -> int:
 def _follow(store: CallStore, settings, job_id: str, workers: int | None) -> int:
     """Drive the job in a background thread and print its progress until it ends; Ctrl-C stops
     after the chunks in flight and leaves it to be resumed."""
-    runner = BackfillRunner(store, ThreadChunkExecutor(store, workers=workers or settings.backfill.workers),
-                            lease_s=settings.backfill.lease_s)
+    executor = ThreadChunkExecutor(store, workers=workers or settings.backfill.workers, judge=item_judge(settings))
+    runner = BackfillRunner(store, executor, lease_s=settings.backfill.lease_s)
     if not runner.submit(job_id):
         return 1
     try:

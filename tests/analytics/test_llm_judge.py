@@ -1,8 +1,8 @@
 """Rubric `llm` items judged by an LLM over the OpenAI protocol (a real local server, tests/nlp/
-llm_server.py, whose judge replies each test scripts) on the analysis of a real recording:
-stereo_diarization.wav, agent on the left channel ("He began a confused complaint against the
-wizard, who had vanished behind the curtain on the left."), customer on the right ("The horizon
-seems extremely distant.").
+llm_server.py, whose judge replies each test scripts) on the pipeline's stored analysis of a real
+recording (bench/stored_calls.py): stereo_diarization.wav, agent on the left channel ("He began a
+confused complaint against the wizard, who had vanished behind the curtain on the left."),
+customer on the right ("The horizon seems extremely distant.").
 
 Only a quote found in the utterance it names makes a pass or fail, and its seconds and words come
 from the stored transcript; anything else is not assessed, with the reason."""
@@ -15,55 +15,25 @@ import socket
 import pytest
 
 from callytics_ray.analytics import Rubric, assess, score
+from callytics_ray.backfill import BackfillRunner, ConfigSelector, ThreadChunkExecutor, resolve_spec
 from callytics_ray.pipeline.assessment import item_judge
-from callytics_ray.settings import LLMOptions, Settings
-from tests.nlp.llm_server import ChatServer
+from bench.stored_calls import real_analysis, store_copies
+from tests.nlp.conftest import chat_server, llm_server  # noqa: F401 (the server fixtures)
+from tests.nlp.llm_server import quoting_judge, with_llm
+from tests.storage.test_store import store  # noqa: F401  (the SQLite / PostgreSQL store fixture)
 
-pytestmark = pytest.mark.models
-
-# One prompt line per utterance: "3. [12.4-15.0 s] agent: text".
-_LINE = re.compile(r"^(\d+)\. \[([\d.]+)-([\d.]+) s\] (\S+): (.*)$", re.M)
+COMPLAINT = ("pass", "wizard", lambda text: re.search(r"complaint.*?wizard", text, re.I).group())
 
 
 @pytest.fixture(scope="module")
-def chat_server():
-    server = ChatServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def llm_server(chat_server):
-    chat_server.reset()
-    return chat_server
-
-
-def with_llm(settings: Settings, base_url: str | None) -> Settings:
-    options = LLMOptions(timeout_s=5, max_retries=1, backoff_initial_s=0.01, backoff_max_s=0.02)
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update={"base_url": base_url,
-                                                                              "options": options})})
+def real_call():
+    return real_analysis()
 
 
 def rubric(*questions: str) -> Rubric:
     return Rubric.model_validate({"name": "judged", "items": [
         {"id": f"q{n}", "description": q, "check": {"kind": "llm", "question": q}}
         for n, q in enumerate(questions, start=1)]})
-
-
-def answering(*answers):
-    """A stand-in judge: per question, (verdict, a word that picks the quoted line, how to quote
-    it from the line's text as sent), numbered as the prompt numbers the lines."""
-
-    def reply(prompt: str) -> dict:
-        lines = _LINE.findall(prompt)
-        out = []
-        for question, (verdict, cue, quote) in enumerate(answers, start=1):
-            number, _, _, _, text = next(line for line in lines if cue in line[4].lower())
-            out.append({"question": question, "verdict": verdict, "utterance": int(number), "quote": quote(text),
-                        "reason": f"the transcript says so ({cue})"})
-        return {"answers": out}
-
-    return reply
 
 
 def segment_with(analysis, word: str) -> int:
@@ -76,10 +46,7 @@ def word(analysis, text: str):
 
 def test_a_pass_and_a_fail_carry_the_quoted_words_and_seconds_of_the_stored_transcript(
         real_call, settings, llm_server):
-    llm_server.judge_reply = answering(
-        ("pass", "wizard", lambda text: re.search(r"complaint.*?wizard", text, re.I).group()),
-        ("fail", "horizon", lambda text: text),
-    )
+    llm_server.judge_reply = quoting_judge(COMPLAINT, ("fail", "horizon", lambda text: text))
     judge = item_judge(with_llm(settings, llm_server.base_url))
     card = score(rubric("Did the agent complain about the wizard?", "Did the customer say the horizon is near?"),
                  real_call, judge)
@@ -151,3 +118,21 @@ def test_without_an_endpoint_llm_items_are_not_assessed_and_the_rest_is_scored(r
     found = assess([rubric("complained?")], [], real_call, None)
     [item] = found.scorecards[0].items
     assert item.status == "not_assessed" and "none is configured" in item.reason
+
+
+def test_a_rescoring_backfill_judges_each_stored_call(store, settings, llm_server):
+    ids = store_copies(store, 3)
+    store.put_rubric(Rubric.model_validate({"name": "qa", "items": [
+        {"id": "complains", "description": "d", "check": {"kind": "llm", "question": "complained?"}}]}),
+        tenant="acme")
+    job = store.create_backfill(resolve_spec(store, tenant="acme", kind="rescore", rubric=ConfigSelector(name="qa")),
+                                tenant="acme", chunk_size=2)
+    llm_server.judge_reply = quoting_judge(COMPLAINT)
+    executor = ThreadChunkExecutor(store, workers=2, judge=item_judge(with_llm(settings, llm_server.base_url)))
+
+    assert BackfillRunner(store, executor, lease_s=30).drive(job.id).status == "done"
+    assert len(llm_server.requests) == 3  # one per call
+    for call_id in ids:
+        [card] = store.get_assessment(call_id).scorecards
+        [evidence] = card.items[0].evidence
+        assert (card.items[0].status, evidence.role, evidence.text.lower()[:9]) == ("pass", "agent", "complaint")

@@ -3,10 +3,13 @@ and categories, computed when it completes and re-scored on demand."""
 
 from __future__ import annotations
 
+import re
 
 import pytest
 
 from tests.api.conftest import error, upload
+from tests.nlp.conftest import chat_server, llm_server  # noqa: F401 (the server fixtures)
+from tests.nlp.llm_server import quoting_judge, with_llm
 
 ADMIN = ("read", "admin")
 
@@ -203,3 +206,26 @@ def test_a_scoring_failure_is_recorded_and_the_call_stays_completed(
     monkeypatch.undo()
     rescored = client.post(f"/v1/calls/{call_id}/scorecard:rescore", headers=acme).json()
     assert "error" not in rescored and rescored["scorecards"][0]["rubric"] == "contact-center"
+
+
+@pytest.mark.models
+def test_an_llm_item_is_judged_with_its_quote_when_an_endpoint_is_configured(
+        make_client, key_for, api_settings, stereo_bytes, llm_server):
+    llm_server.judge_reply = quoting_judge(
+        ("pass", "wizard", lambda text: re.search(r"complaint.*?wizard", text, re.I).group()))
+    client = make_client(with_llm(api_settings, llm_server.base_url))
+    acme = key_for("acme", ("submit", "read", "admin"))
+    rubric = {"items": [{"id": "complains", "description": "the agent voices the complaint",
+                         "check": {"kind": "llm", "question": "Does the agent complain about the wizard?"}}]}
+    assert client.put("/v1/rubrics/story", headers=acme, json=rubric).status_code == 201
+    done = upload(client, acme, stereo_bytes, params={"wait": "true"})
+    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+    words = {w["text"].strip(" .,!?").lower(): w for s in done.json()["result"]["segments"] for w in s["words"]}
+
+    [card] = client.get(f"/v1/calls/{done.json()['id']}/scorecard", headers=acme).json()["scorecards"]
+    [item] = card["items"]
+    assert (item["status"], card["score"]) == ("pass", 100.0), item["reason"]
+    [evidence] = item["evidence"]
+    assert (evidence["kind"], evidence["role"]) == ("phrase", "agent")
+    assert (evidence["start"], evidence["end"]) == (words["complaint"]["start"], words["wizard"]["end"])
+    assert evidence["text"].lower().startswith("complaint") and len(llm_server.requests) == 1

@@ -94,6 +94,36 @@ def cannot_tell(prompt: str) -> dict:
                          "reason": "the transcript does not say"} for n in _QUESTION.findall(prompt)]}
 
 
+def with_llm(settings, base_url: str | None):
+    """`settings` pointing the LLM at `base_url` (None: offline), with quick retries for tests."""
+    from callytics_ray.settings import LLMOptions
+
+    options = LLMOptions(timeout_s=5, max_retries=1, backoff_initial_s=0.01, backoff_max_s=0.02)
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update={"base_url": base_url,
+                                                                              "options": options})})
+
+
+# One judge-prompt line per utterance: "3. [12.4-15.0 s] agent: text".
+JUDGE_LINE = re.compile(r"^(\d+)\. \[([\d.]+)-([\d.]+) s\] (\S+): (.*)$", re.M)
+
+
+def quoting_judge(*answers: tuple[str, str, Callable[[str], str]]) -> Callable[[str], dict]:
+    """A stand-in judge for `ChatServer.judge_reply`: per question, (verdict, a word that picks
+    the first line saying it, how to quote from that line's text as sent), numbered as the prompt
+    numbers the lines."""
+
+    def reply(prompt: str) -> dict:
+        lines = JUDGE_LINE.findall(prompt)
+        out = []
+        for question, (verdict, cue, quote) in enumerate(answers, start=1):
+            number, _, _, _, text = next(line for line in lines if cue in line[4].lower())
+            out.append({"question": question, "verdict": verdict, "utterance": int(number), "quote": quote(text),
+                        "reason": f"the transcript says so ({cue})"})
+        return {"answers": out}
+
+    return reply
+
+
 def _format_name(body: dict) -> str | None:
     if "tools" in body:
         return body["tools"][0]["function"]["name"]
