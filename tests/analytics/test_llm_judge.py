@@ -9,7 +9,6 @@ from the stored transcript; anything else is not assessed, with the reason."""
 
 from __future__ import annotations
 
-import re
 import socket
 
 import pytest
@@ -19,10 +18,10 @@ from callytics_ray.backfill import BackfillRunner, ConfigSelector, ThreadChunkEx
 from callytics_ray.pipeline.assessment import item_judge
 from bench.stored_calls import real_analysis, store_copies
 from tests.nlp.conftest import chat_server, llm_server  # noqa: F401 (the server fixtures)
-from tests.nlp.llm_server import quoting_judge, with_llm
+from tests.nlp.llm_server import quote_between, quoting_judge, with_llm
 from tests.storage.test_store import store  # noqa: F401  (the SQLite / PostgreSQL store fixture)
 
-COMPLAINT = ("pass", "wizard", lambda text: re.search(r"complaint.*?wizard", text, re.I).group())
+COMPLAINT = ("pass", "wizard", quote_between("complaint", "wizard"))
 
 
 @pytest.fixture(scope="module")
@@ -120,19 +119,30 @@ def test_without_an_endpoint_llm_items_are_not_assessed_and_the_rest_is_scored(r
     assert item.status == "not_assessed" and "none is configured" in item.reason
 
 
-def test_a_rescoring_backfill_judges_each_stored_call(store, settings, llm_server):
-    ids = store_copies(store, 3)
+def judged_rescore(store, calls: int) -> tuple[list[str], str]:
+    """`calls` stored copies of the real analysis and a rescore job (chunks of 2) on a rubric of one
+    llm item, which the stand-in judge passes quoting the complaint: (call ids, job id)."""
+    ids = store_copies(store, calls)
     store.put_rubric(Rubric.model_validate({"name": "qa", "items": [
         {"id": "complains", "description": "d", "check": {"kind": "llm", "question": "complained?"}}]}),
         tenant="acme")
     job = store.create_backfill(resolve_spec(store, tenant="acme", kind="rescore", rubric=ConfigSelector(name="qa")),
                                 tenant="acme", chunk_size=2)
-    llm_server.judge_reply = quoting_judge(COMPLAINT)
-    executor = ThreadChunkExecutor(store, workers=2, judge=item_judge(with_llm(settings, llm_server.base_url)))
+    return ids, job.id
 
-    assert BackfillRunner(store, executor, lease_s=30).drive(job.id).status == "done"
-    assert len(llm_server.requests) == 3  # one per call
+
+def assert_judged(store, ids: list[str]) -> None:
     for call_id in ids:
         [card] = store.get_assessment(call_id).scorecards
         [evidence] = card.items[0].evidence
         assert (card.items[0].status, evidence.role, evidence.text.lower()[:9]) == ("pass", "agent", "complaint")
+
+
+def test_a_rescoring_backfill_judges_each_stored_call(store, settings, llm_server):
+    ids, job_id = judged_rescore(store, 3)
+    llm_server.judge_reply = quoting_judge(COMPLAINT)
+    executor = ThreadChunkExecutor(store, workers=2, judge=item_judge(with_llm(settings, llm_server.base_url)))
+
+    assert BackfillRunner(store, executor, lease_s=30).drive(job_id).status == "done"
+    assert len(llm_server.requests) == 3  # one per call
+    assert_judged(store, ids)

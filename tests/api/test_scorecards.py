@@ -3,13 +3,11 @@ and categories, computed when it completes and re-scored on demand."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.api.conftest import error, upload
 from tests.nlp.conftest import chat_server, llm_server  # noqa: F401 (the server fixtures)
-from tests.nlp.llm_server import quoting_judge, with_llm
+from tests.nlp.llm_server import quote_between, quoting_judge, with_llm
 
 ADMIN = ("read", "admin")
 
@@ -212,7 +210,7 @@ def test_a_scoring_failure_is_recorded_and_the_call_stays_completed(
 def test_an_llm_item_is_judged_with_its_quote_when_an_endpoint_is_configured(
         make_client, key_for, api_settings, stereo_bytes, llm_server):
     llm_server.judge_reply = quoting_judge(
-        ("pass", "wizard", lambda text: re.search(r"complaint.*?wizard", text, re.I).group()))
+        ("pass", "wizard", quote_between("complaint", "wizard")))
     client = make_client(with_llm(api_settings, llm_server.base_url))
     acme = key_for("acme", ("submit", "read", "admin"))
     rubric = {"items": [{"id": "complains", "description": "the agent voices the complaint",

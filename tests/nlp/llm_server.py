@@ -107,6 +107,11 @@ def with_llm(settings, base_url: str | None):
 JUDGE_LINE = re.compile(r"^(\d+)\. \[([\d.]+)-([\d.]+) s\] (\S+): (.*)$", re.M)
 
 
+def quote_between(first: str, last: str) -> Callable[[str], str]:
+    """How to quote a line for `quoting_judge`: its words from `first` to `last`."""
+    return lambda text: re.search(rf"{first}.*?{last}", text, re.I).group()
+
+
 def quoting_judge(*answers: tuple[str, str, Callable[[str], str]]) -> Callable[[str], dict]:
     """A stand-in judge for `ChatServer.judge_reply`: per question, (verdict, a word that picks
     the first line saying it, how to quote from that line's text as sent), numbered as the prompt
