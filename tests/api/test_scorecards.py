@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from fastapi.testclient import TestClient
+
+from bench.stored_calls import store_copies
+from callytics_ray.api import LocalRunner, create_app
 from tests.api.conftest import error, upload
 from tests.nlp.conftest import chat_server, llm_server  # noqa: F401 (the server fixtures)
 from tests.nlp.llm_server import quote_between, quoting_judge, with_llm
@@ -206,24 +210,44 @@ def test_a_scoring_failure_is_recorded_and_the_call_stays_completed(
     assert "error" not in rescored and rescored["scorecards"][0]["rubric"] == "contact-center"
 
 
-@pytest.mark.models
-def test_an_llm_item_is_judged_with_its_quote_when_an_endpoint_is_configured(
-        make_client, key_for, api_settings, stereo_bytes, llm_server):
-    llm_server.judge_reply = quoting_judge(
-        ("pass", "wizard", quote_between("complaint", "wizard")))
-    client = make_client(with_llm(api_settings, llm_server.base_url))
-    acme = key_for("acme", ("submit", "read", "admin"))
-    rubric = {"items": [{"id": "complains", "description": "the agent voices the complaint",
-                         "check": {"kind": "llm", "question": "Does the agent complain about the wizard?"}}]}
-    assert client.put("/v1/rubrics/story", headers=acme, json=rubric).status_code == 201
-    done = upload(client, acme, stereo_bytes, params={"wait": "true"})
-    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
-    words = {w["text"].strip(" .,!?").lower(): w for s in done.json()["result"]["segments"] for w in s["words"]}
+JUDGED = {"items": [{"id": "complains", "description": "the agent voices the complaint",
+                     "check": {"kind": "llm", "question": "Does the agent complain about the wizard?"}}]}
 
-    [card] = client.get(f"/v1/calls/{done.json()['id']}/scorecard", headers=acme).json()["scorecards"]
+
+def assert_judged_card(card: dict, words: dict[str, dict]) -> None:
+    """The JUDGED rubric's card: a pass whose evidence is the quoted words, their seconds the stored ones."""
     [item] = card["items"]
     assert (item["status"], card["score"]) == ("pass", 100.0), item["reason"]
     [evidence] = item["evidence"]
     assert (evidence["kind"], evidence["role"]) == ("phrase", "agent")
     assert (evidence["start"], evidence["end"]) == (words["complaint"]["start"], words["wizard"]["end"])
-    assert evidence["text"].lower().startswith("complaint") and len(llm_server.requests) == 1
+    assert evidence["text"].lower().startswith("complaint")
+
+
+def test_rescoring_judges_an_llm_item_with_its_quote(api_settings, store, key_for, llm_server):
+    [call_id] = store_copies(store, 1)
+    llm_server.judge_reply = quoting_judge(("pass", "wizard", quote_between("complaint", "wizard")))
+    runner = LocalRunner(backend=None, store=store, settings=api_settings)
+    acme = key_for("acme", ("submit", "read", "admin"))
+    with TestClient(create_app(with_llm(api_settings, llm_server.base_url), store, runner)) as client:
+        assert client.put("/v1/rubrics/story", headers=acme, json=JUDGED).status_code == 201
+        rescored = client.post(f"/v1/calls/{call_id}/scorecard:rescore", headers=acme)
+    assert rescored.status_code == 200, rescored.text
+    words = {w.text.strip(" .,!?").lower(): w.model_dump() for s in store.get_analysis(call_id).segments
+             for w in s.words}
+    assert_judged_card(rescored.json()["scorecards"][0], words)
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_a_finished_call_has_its_llm_item_judged(make_client, key_for, api_settings, stereo_bytes, llm_server):
+    llm_server.judge_reply = quoting_judge(("pass", "wizard", quote_between("complaint", "wizard")))
+    client = make_client(with_llm(api_settings, llm_server.base_url))
+    acme = key_for("acme", ("submit", "read", "admin"))
+    assert client.put("/v1/rubrics/story", headers=acme, json=JUDGED).status_code == 201
+    done = upload(client, acme, stereo_bytes, params={"wait": "true"})
+    assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+    words = {w["text"].strip(" .,!?").lower(): w for s in done.json()["result"]["segments"] for w in s["words"]}
+    [card] = client.get(f"/v1/calls/{done.json()['id']}/scorecard", headers=acme).json()["scorecards"]
+    assert_judged_card(card, words)
+    assert len(llm_server.requests) == 1
