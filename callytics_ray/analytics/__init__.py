@@ -17,10 +17,10 @@ from callytics_ray.analytics.categories import Category, CategoryMatch, Category
 from callytics_ray.analytics.conversation import Conversation
 from callytics_ray.analytics.evidence import Evidence, RuleResult
 from callytics_ray.analytics.rules import Rule, evaluate, parse_rule
-from callytics_ray.analytics.scorecards import ItemResult, Rubric, RubricItem, Scorecard, score
+from callytics_ray.analytics.scorecards import ItemResult, Rubric, RubricItem, Scorecard, judge_questions, score
 
 __all__ = [
     "Assessment", "Category", "CategoryMatch", "CategorySet", "Conversation", "Evidence", "ItemResult", "Rubric",
     "RubricItem", "Rule", "RuleResult", "Scorecard", "assess", "builtin_categories", "builtin_rubric", "categorize",
-    "evaluate", "parse_rule", "score",
+    "evaluate", "judge_questions", "parse_rule", "score",
 ]
