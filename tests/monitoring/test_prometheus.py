@@ -144,7 +144,10 @@ def test_stage_metrics_match_the_call(prometheus: PrometheusServer, calls):
 
 def test_llm_tokens_and_estimated_cost(prometheus: PrometheusServer, chat: ChatServer, calls):
     # The stand-in server reports usage as len(request JSON) // 4 and len(answer JSON) // 4.
-    bodies = [r["body"] for r in chat.requests if r["path"].endswith("/chat/completions")]
+    # Only the analyzer's requests: the gateway's rubric judge asks the same server too (the
+    # built-in rubric has an llm item), and its requests are not the llm-analyzer's metrics.
+    bodies = [r["body"] for r in chat.requests if r["path"].endswith("/chat/completions")
+              and r["body"].get("response_format", {}).get("json_schema", {}).get("name") == "call_analysis"]
     assert bodies, "the good call never reached the LLM"
     prompt = sum(len(json.dumps(b)) // 4 for b in bodies)
     completion = sum(len(json.dumps(answer_from_transcript(b["messages"][1]["content"]))) // 4 for b in bodies)
