@@ -56,11 +56,14 @@ def _saved(driver, gateway, version: int) -> None:
     assert _stored(gateway).version == version
 
 
-def _refused(driver, gateway, version: int) -> str:
-    error = wait(driver).until(EC.visibility_of_element_located((By.ID, "vocabulary-error")))
+def _refused(driver, gateway, version: int, reason: str) -> None:
+    """The form shows `reason` (the text, not just an error box: the one before may still be shown)."""
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "vocabulary-error"), reason))
+    error = driver.find_element(By.ID, "vocabulary-error")
+    assert error.is_displayed() and error.text == reason
     assert driver.find_element(By.ID, "vocabulary-term").get_attribute("aria-invalid") == "true"
+    assert not driver.find_elements(By.ID, "vocabulary-saved") or not driver.find_element(By.ID, "vocabulary-saved").is_displayed()
     assert _stored(gateway).version == version, "a refused change stored a version"
-    return error.text
 
 
 def test_an_admin_adds_and_removes_terms_and_sees_why_a_term_is_refused(driver, gateway, sign_in, admin_prefix):
@@ -87,11 +90,11 @@ def test_an_admin_adds_and_removes_terms_and_sees_why_a_term_is_refused(driver, 
 
     # Refused by the API (its reason, beside the form) and by the page (already there): nothing stored.
     _add(driver, "!!!")
-    assert _refused(driver, gateway, version + 2) == "Not saved: a vocabulary term needs a letter or digit (got '!!!')"
+    _refused(driver, gateway, version + 2, "Not saved: a vocabulary term needs a letter or digit (got '!!!')")
     _add(driver, "x" * 65)
-    assert _refused(driver, gateway, version + 2) == "Not saved: a vocabulary term has at most 64 characters (got 65)"
+    _refused(driver, gateway, version + 2, "Not saved: a vocabulary term has at most 64 characters (got 65)")
     _add(driver, "zentrafy")
-    assert _refused(driver, gateway, version + 2) == "“zentrafy” is already in the vocabulary."
+    _refused(driver, gateway, version + 2, "“zentrafy” is already in the vocabulary.")
     assert _terms(driver) == ["Callytics Pro", "Zentrafy", "Whittemore"]
     screenshot(driver, "vocabulary-refused")
 
