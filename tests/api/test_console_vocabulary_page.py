@@ -74,6 +74,13 @@ def test_the_page_lists_the_terms_and_only_an_admin_gets_the_controls(client, st
     assert client.get("/console/vocabulary", params={"saved": "x"}).status_code == 422
 
 
+def test_a_term_with_markup_is_shown_as_text(client, store):
+    store.put_vocabulary(['<b onclick="x()">Zen</b>'], tenant="acme", created_by="aa11")
+    _sign_in(client, store, ("read", "admin"))
+    page = client.get("/console/vocabulary").text
+    assert "<b onclick" not in page and page.count("&lt;b onclick=&#34;x()&#34;&gt;Zen&lt;/b&gt;") == 4
+
+
 @pytest.mark.parametrize("vocabulary,chips,note", [
     (VocabularyResult(terms=["A1", "B2", "C3", "D4"], tenant_version=7, recognized_with=["A1", "B2"]),
      ["A1", "B2"], "The first 2 of the call's 4 terms (the rest did not fit recognition's prompt): the upload's own, if any, "
