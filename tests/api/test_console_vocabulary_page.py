@@ -64,10 +64,11 @@ def test_the_page_lists_the_terms_and_only_an_admin_gets_the_controls(client, st
     assert re.findall(r'<tr data-term="([^"]+)"', page.text) == ["Zentrafy", "Whittemore"]
     assert "Globex One" not in page.text and "Version 2" in page.text
     assert 'id="vocabulary-read-only"' in page.text and 'id="vocabulary-add"' not in page.text
-    assert "remove-term" not in page.text and "vocabulary.js" not in page.text
+    assert "remove-term" not in page.text and "move-term" not in page.text and "vocabulary.js" not in page.text
     _sign_in(client, store, ("read", "admin"))
     page = client.get("/console/vocabulary", params={"saved": 2}).text
     assert 'id="vocabulary-add"' in page and page.count('class="remove-term"') == 2
+    assert re.findall(r'class="move-term" data-term="([^"]+)"', page) == ["Whittemore"]  # the first stays
     assert "Saved as version 2." in page
     # A stale ?saved= (a version since replaced) says nothing; a bad one is refused, not a 500.
     assert "Saved as" not in client.get("/console/vocabulary", params={"saved": 1}).text
@@ -78,7 +79,7 @@ def test_a_term_with_markup_is_shown_as_text(client, store):
     store.put_vocabulary(['<b onclick="x()">Zen</b>'], tenant="acme", created_by="aa11")
     _sign_in(client, store, ("read", "admin"))
     page = client.get("/console/vocabulary").text
-    assert "<b onclick" not in page and page.count("&lt;b onclick=&#34;x()&#34;&gt;Zen&lt;/b&gt;") == 4
+    assert "<b onclick" not in page and page.count("&lt;b onclick=&#34;x()&#34;&gt;Zen&lt;/b&gt;") == 4  # row, cell, button, its label
 
 
 @pytest.mark.parametrize("vocabulary,chips,note", [

@@ -1,5 +1,5 @@
 """The vocabulary page in a real browser: an admin adds terms (last, or first), sees who added
-each and when, removes one; a bad term and a repeated one are refused with the reason beside the
+each and when, moves one up, removes one; a bad term and a repeated one are refused with the reason beside the
 form and nothing is stored; a read-only key sees the list without the controls. Then a recording
 uploaded through the upload page with terms of its own is analysed for real, and its call page
 shows the terms recognition was prompted with (the upload's, then the tenant's)."""
@@ -98,8 +98,13 @@ def test_an_admin_adds_and_removes_terms_and_sees_why_a_term_is_refused(driver, 
     assert _terms(driver) == ["Callytics Pro", "Zentrafy", "Whittemore"]
     screenshot(driver, "vocabulary-refused")
 
-    driver.find_element(By.CSS_SELECTOR, '.remove-term[data-term="Zentrafy"]').click()
+    assert not driver.find_elements(By.CSS_SELECTOR, '.move-term[data-term="Callytics Pro"]')  # first already
+    driver.find_element(By.CSS_SELECTOR, '.move-term[data-term="Whittemore"]').click()
     _saved(driver, gateway, version + 3)
+    assert _terms(driver) == ["Callytics Pro", "Whittemore", "Zentrafy"] == _stored(gateway).terms
+
+    driver.find_element(By.CSS_SELECTOR, '.remove-term[data-term="Zentrafy"]').click()
+    _saved(driver, gateway, version + 4)
     assert _terms(driver) == ["Callytics Pro", "Whittemore"] == _stored(gateway).terms
     assert not driver.find_element(By.ID, "vocabulary-error").is_displayed()
     screenshot(driver, "vocabulary")
@@ -115,7 +120,7 @@ def test_a_read_only_key_sees_the_terms_without_the_controls(driver, gateway, si
     driver.get(gateway.url("/console/vocabulary"))
     assert _terms(driver) == _stored(gateway).terms
     assert "admin" in driver.find_element(By.ID, "vocabulary-read-only").text
-    assert not driver.find_elements(By.CSS_SELECTOR, "#vocabulary-add, .remove-term")
+    assert not driver.find_elements(By.CSS_SELECTOR, "#vocabulary-add, .remove-term, .move-term")
     # The API refuses the read-only key's write even with the console's header.
     refused = httpx.put(gateway.url("/v1/vocabulary"), json={"terms": ["Sneaky"]},
                         headers={"Authorization": f"Bearer {gateway.keys['acme']}"})

@@ -1,4 +1,4 @@
-// Callytics console: the vocabulary page's changes. Adding or removing a term reads the list in
+// Callytics console: the vocabulary page's changes. Adding, moving or removing a term reads the list in
 // force, changes it and stores it with PUT /v1/vocabulary (the session cookie plus the console's
 // header, as the upload page sends calls); the API checks the scope and every term, and its reason
 // for a refusal is shown beside the form. A stored change reloads the page, which lists the terms.
@@ -42,7 +42,7 @@
   }
 
   function busy(on) {
-    for (const button of document.querySelectorAll("#vocabulary-add button, .remove-term")) button.disabled = on;
+    for (const button of document.querySelectorAll("#vocabulary-add button, .remove-term, .move-term")) button.disabled = on;
   }
 
   // Reads the terms in force (not the page's copy: another admin may have changed them since),
@@ -82,9 +82,19 @@
     }, input);
   });
 
+  // One place earlier: recognition gets the leading terms that fit its prompt.
+  function movedUp(terms, term) {
+    const at = terms.findIndex((t) => same(t, term));
+    if (at <= 0) return terms;
+    const moved = terms.slice();
+    [moved[at - 1], moved[at]] = [moved[at], moved[at - 1]];
+    return moved;
+  }
+
   document.addEventListener("click", (event) => {
-    const button = event.target.closest(".remove-term");
-    if (!button) return;
-    store((terms) => terms.filter((t) => !same(t, button.dataset.term)), null);
+    const remove = event.target.closest(".remove-term");
+    const move = event.target.closest(".move-term");
+    if (remove) store((terms) => terms.filter((t) => !same(t, remove.dataset.term)), null);
+    else if (move) store((terms) => movedUp(terms, move.dataset.term), null);
   });
 })();
