@@ -15,6 +15,8 @@ from callytics_ray.storage.models import TenantVocabulary
 from callytics_ray.storage.tables import AnalyticsConfig
 
 _KIND = _NAME = "vocabulary"
+# The versions a history reads back at most: enough to say who added each of the terms in force.
+HISTORY_VERSIONS = 100
 
 
 def _vocabulary(row: AnalyticsConfig) -> TenantVocabulary:
@@ -33,6 +35,12 @@ class VocabularyRepository(Repository):
         body = json.dumps({"terms": list(terms), "created_by": created_by})
         return _vocabulary(store_next_version(self.engine, tenant=tenant, kind=_KIND, name=_NAME, body_json=body))
 
+    def vocabulary_versions(self, *, tenant: str, limit: int = HISTORY_VERSIONS) -> list[TenantVocabulary]:
+        """The tenant's last `limit` vocabulary versions, newest first (none when it stored none)."""
+        with Session(self.engine) as session:
+            rows = session.exec(self._vocabulary_rows(tenant).order_by(AnalyticsConfig.version.desc()).limit(limit)).all()
+        return [_vocabulary(row) for row in rows]
+
     def get_vocabulary(self, *, tenant: str, version: int | None = None) -> TenantVocabulary:
         """The tenant's vocabulary in force (the latest version; version 0 without terms when it
         stored none), or the given version.
@@ -41,8 +49,7 @@ class VocabularyRepository(Repository):
             NotFoundError: `version` was given and the tenant has no such version.
         """
         with Session(self.engine) as session:
-            query = select(AnalyticsConfig).where(
-                AnalyticsConfig.tenant == tenant, AnalyticsConfig.kind == _KIND, AnalyticsConfig.name == _NAME)
+            query = self._vocabulary_rows(tenant)
             if version is not None:
                 query = query.where(AnalyticsConfig.version == version)
             row = session.exec(query.order_by(AnalyticsConfig.version.desc()).limit(1)).first()
@@ -51,3 +58,8 @@ class VocabularyRepository(Repository):
         if version:
             raise NotFoundError(f"vocabulary version {version} not found")
         return TenantVocabulary()
+
+    @staticmethod
+    def _vocabulary_rows(tenant: str):
+        return select(AnalyticsConfig).where(
+            AnalyticsConfig.tenant == tenant, AnalyticsConfig.kind == _KIND, AnalyticsConfig.name == _NAME)

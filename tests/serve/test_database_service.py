@@ -148,6 +148,7 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
     ("category_sets_in_force", lambda s: [c.name for c in s.category_sets_in_force(tenant="acme")] == ["topics"]),
     ("put_vocabulary", lambda s: s.put_vocabulary(["Zentrafy"], tenant="acme", created_by="cr_x").version == 1),
     ("get_vocabulary", lambda s: s.get_vocabulary(tenant="acme").terms == ["Zentrafy"]),
+    ("vocabulary_versions", lambda s: [v.version for v in s.vocabulary_versions(tenant="acme")] == [1]),
     ("save_assessment", lambda s: s.save_assessment("c-1", assess([_RUBRIC], [_CATEGORIES], s.get_analysis("c-1")))
      is None),
     ("get_assessment", lambda s: [m.category for m in s.get_assessment("c-1", tenant="acme").categories] == ["refund"]),

@@ -24,3 +24,14 @@ def test_each_put_is_a_new_version_of_the_tenants_vocabulary(store):
     assert store.get_vocabulary(tenant="globex").version == 0
     with pytest.raises(NotFoundError, match="vocabulary version 3 not found"):
         store.get_vocabulary(tenant="acme", version=3)
+
+
+def test_the_versions_come_newest_first_per_tenant_and_limited(store):
+    for terms in (["Zentrafy"], ["Zentrafy", "Whittemore"], ["Whittemore"]):
+        store.put_vocabulary(terms, tenant="acme", created_by="ab12cd34")
+    store.put_vocabulary(["Globex One"], tenant="globex")
+    store.put_rubric(rubric(), tenant="acme")
+    assert [(v.version, v.terms) for v in store.vocabulary_versions(tenant="acme")] == [
+        (3, ["Whittemore"]), (2, ["Zentrafy", "Whittemore"]), (1, ["Zentrafy"])]
+    assert [v.version for v in store.vocabulary_versions(tenant="acme", limit=2)] == [3, 2]
+    assert store.vocabulary_versions(tenant="initech") == []

@@ -1,7 +1,7 @@
 """What every console page shares: the templates, the signed-in caller, where assets live.
 
 The page modules (calls_pages, call_pages, upload_pages, agents_pages, experiments_pages,
-error_pages) build on this; routes.py mounts them all.
+vocabulary_pages, error_pages) build on this; routes.py mounts them all.
 """
 
 from __future__ import annotations

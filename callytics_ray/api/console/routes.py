@@ -17,6 +17,7 @@ from callytics_ray.api.console import (
     error_pages,
     experiments_pages,
     upload_pages,
+    vocabulary_pages,
 )
 from callytics_ray.api.console.pages import (
     PREFIX,
@@ -56,6 +57,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(agents_pages.router)
     app.include_router(drivers_pages.router)
     app.include_router(experiments_pages.router)
+    app.include_router(vocabulary_pages.router)
     error_pages.install_error_pages(app)
     if missing := missing_vendor_files():
         logger.warning("console assets %s missing in %s: run scripts/setup.sh (npm ci and the asset copy)",

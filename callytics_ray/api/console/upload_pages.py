@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from callytics_ray.api.console.pages import PREFIX, console_caller, templates
-from callytics_ray.api.deps import get_settings
+from callytics_ray.api.deps import get_settings, get_store
 from callytics_ray.api.stored import SubmittedOptions
 from callytics_ray.api.upload import FILE_FIELD
 from callytics_ray.settings import Settings
+from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -30,6 +31,7 @@ _LABELS = {
     "vocabulary": "Vocabulary", "roles": "Roles (JSON)", "reference_transcript": "Reference transcript",
 }
 _ADVANCED = frozenset({"roles", "reference_transcript"})
+_PLACEHOLDERS = {"vocabulary": "Whittemore, Callytics Pro"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class FormField:
     max_length: int | None = None
     pattern: str | None = None
     advanced: bool = False
+    placeholder: str | None = None
 
 
 def upload_fields() -> list[FormField]:
@@ -66,7 +69,7 @@ def upload_fields() -> list[FormField]:
             name=name, label=_LABELS.get(name, prop.get("title", name)), kind=kind, hint=prop.get("description"),
             choices=tuple(spec.get("enum", ())), minimum=spec.get("minimum"), maximum=spec.get("maximum"),
             max_length=spec.get("maxLength"), pattern=pattern.strip("^$") if pattern else None,
-            advanced=name in _ADVANCED,
+            advanced=name in _ADVANCED, placeholder=_PLACEHOLDERS.get(name),
         ))
     order = list(_LABELS)
     return sorted(fields, key=lambda f: order.index(f.name) if f.name in order else len(order))
@@ -77,8 +80,11 @@ def upload_page(
     request: Request,
     caller: ApiKeyRecord = Depends(console_caller),
     settings: Settings = Depends(get_settings),
+    store: CallStore = Depends(get_store),
 ) -> HTMLResponse:
     context: dict[str, Any] = {
+        # The per-call terms go before these (the tenant's vocabulary page manages them).
+        "tenant_terms": len(store.get_vocabulary(tenant=caller.tenant).terms),
         "caller": caller, "can_submit": caller.allows(SUBMIT_SCOPE), "fields": upload_fields(),
         "file_field": FILE_FIELD, "accept": ",".join(settings.api.allowed_extensions),
         "max_upload_mb": settings.api.max_upload_mb,
