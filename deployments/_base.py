@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from callytics_ray.errors import CallyticsError, ConfigError
 from callytics_ray.failures import StageFailure, unwrap
+from callytics_ray.memory import HeapReleaser
 from callytics_ray.settings import Settings
 from deployments.metrics import ReplicaMetrics
 
@@ -70,7 +71,16 @@ class StageDeployment:
         route_core_logs_to_replica_log()
         self.settings = Settings.model_validate(settings or {})
         self.metrics = ReplicaMetrics(self.stage)
+        self.heap = HeapReleaser()
         return self.settings
+
+    def _then_release_heap(self, fn: Callable[[], T]) -> T:
+        """`fn()`, then the heap it freed handed back to the OS (callytics_ray.memory), in the
+        same worker thread so the event loop never waits on it."""
+        try:
+            return fn()
+        finally:
+            self.heap.after_work()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Validate `user_config` and apply it; a bad value raises so the rollout fails visibly.
@@ -135,7 +145,7 @@ class StageDeployment:
         """
         started = time.perf_counter()
         try:
-            result: T | StageFailure = await asyncio.to_thread(fn)
+            result: T | StageFailure = await asyncio.to_thread(self._then_release_heap, fn)
         except CallyticsError as err:
             result = StageFailure(err)
         # A result with a duration (ProcessedAudio) counts as audio processed.
@@ -153,7 +163,7 @@ class StageDeployment:
         """
         self.metrics.batch(len(items))
         try:
-            return await asyncio.to_thread(batch_fn, items)
+            return await asyncio.to_thread(self._then_release_heap, lambda: batch_fn(items))
         except Exception as err:
             return [StageFailure.capture(self.stage, err)] * len(items)
 

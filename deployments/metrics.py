@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ray.serve import metrics
 
-from callytics_ray.pipeline.orchestrator import REQUIRED_STAGES
+from callytics_ray.pipeline.stage_names import REQUIRED_STAGES
 from callytics_ray.pipeline.request import CallRequest
 
 logger = logging.getLogger("ray.serve")

@@ -24,6 +24,7 @@ from callytics_ray.judgement import ItemJudge
 from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble, redacted_audio
 from callytics_ray.pipeline.assessment import assess_finished_call
+from callytics_ray.pipeline.stage_names import REQUIRED_STAGES, STAGES
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.text.redaction import redact_utterances
@@ -39,11 +40,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-STAGES: tuple[str, ...] = (
-    "audio", "asr", "diarization", "speakers", "punctuation", "redaction", "sentiment", "quality", "llm",
-    "audio_redaction",
-)
-REQUIRED_STAGES = frozenset({"audio", "asr"})
 
 ProgressHook = Callable[[str, str, float], None]
 """Called as hook(stage, event, seconds) with event "start", "done" or "failed"."""
