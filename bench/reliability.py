@@ -153,9 +153,11 @@ def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
     return response
 
 
-def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None) -> httpx.Response:
+def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None, wait: bool = False) -> httpx.Response:
+    """Upload `path`; with `wait` the answer comes when the call is final (`?wait=true`)."""
     data = {"idempotency_key": key} if key else {}
     return send(client, tally, "POST", "/v1/calls", data=data, resend_on_failure=key is not None,
+                params={"wait": "true"} if wait else None,
                 files=lambda: {"file": (path.name, path.read_bytes(), "audio/wav")})
 
 
@@ -488,6 +490,45 @@ def expected_asr_models(variant: str | None, created: datetime, finished: dateti
     return {OLD_ASR_MODEL, NEW_ASR_MODEL}
 
 
+class Probe:
+    """Reads the call list every `every_s` seconds in a thread while a rollout runs: does the API
+    answer? (A 429 is an answer: give the probe its own key, under the rate limit.)"""
+
+    def __init__(self, client: httpx.Client, every_s: float = 4.0) -> None:
+        self.client, self.every_s = client, every_s
+        self.latencies_s: list[float] = []
+        self.failures: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(120)
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            began = time.monotonic()
+            try:
+                status = self.client.get("/v1/calls", params={"limit": 1}, timeout=60).status_code
+            except httpx.HTTPError as err:
+                self.failures[type(err).__name__] += 1
+                continue
+            if status not in (200, 429):
+                self.failures[str(status)] += 1
+            else:
+                self.latencies_s.append(time.monotonic() - began)
+
+    def figures(self) -> dict[str, Any]:
+        return {"probes": len(self.latencies_s) + sum(self.failures.values()),
+                "probes_failed": sum(self.failures.values()),
+                "probe_max_s": round(max(self.latencies_s, default=0.0), 1)}
+
+
 def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s: float) -> Row:
     """`calls` calls, one every `gap_s` seconds: after a quarter of them a `serve deploy` of changed
     user_config, after half of them one of a changed model (new recognizer replicas, and, as the
@@ -498,12 +539,13 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
     goes away under it (counted). Afterwards every call must be completed, stored once and finished
     once, and name the variant and per-stage models that served it.
     """
-    secret = new_keys(app, 1, tenant="rollout")[0]
+    secret, probe_secret = new_keys(app, 2, tenant="rollout")
     tally = Tally()
     options_config, model_config = rollout_configs(app.config)
     quarter = max(1, calls // 4)
     deploys: dict[str, Deploy] = {}
     weights: dict[str, float] = {}
+    probes: dict[str, Any] = {}
     half_sent = threading.Event()
     started = time.monotonic()
 
@@ -513,7 +555,9 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
         report = send(client, tally, "GET", "/v1/experiments", resend_on_failure=True).json()
         weights.update({v["variant"]: v["weight"] for v in report["variants"]})
         half_sent.wait()
-        deploys["model"] = _deploy(app, model_config, work)
+        with Probe(client_for(app, probe_secret)) as probe:
+            deploys["model"] = _deploy(app, model_config, work)
+        probes.update(probe.figures())
         logger.info("rollout: model switch deployed in %.1f s", deploys["model"].seconds)
 
     with client_for(app, secret) as client, ThreadPoolExecutor(calls) as pool, ThreadPoolExecutor(1) as deployer:
@@ -528,7 +572,9 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
                 next_at = time.monotonic()
             time.sleep(max(0.0, next_at - time.monotonic()))
             next_at += gap_s
-            pending.append(pool.submit(submit, client, tally, clips[i % len(clips)], key=f"rollout-{i}"))
+            # Every other client waits for its result on the connection (`?wait=true`): a gateway
+            # replica going away must not cut those off either.
+            pending.append(pool.submit(submit, client, tally, clips[i % len(clips)], key=f"rollout-{i}", wait=i % 2 == 1))
         half_sent.set()
         if rolling is not None:
             rolling.result()
@@ -581,6 +627,9 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
         "asr_models": {str(k).removeprefix("bundled:"): n for k, n in asr.items()},
         "missing_models": sum(1 for m in models.values() if any(not m.get(s) for s in STAGES_WITH_MODELS)),
         "wrong_model": len(wrong_model), "tiny_en_before_weights": len(early_tiny),
+        **probes,
+        "waited_answers_completed": f"{sum(1 for a in answers[1::2] if a.json().get('status') == 'completed')}"
+                                    f"/{len(answers[1::2])}",
         "5xx_resent": tally.server_errors, "dropped_connections_resent": tally.transport_errors,
         "wall_s": round(time.monotonic() - started, 1),
     }
@@ -591,8 +640,11 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
           and figures["completed"] == calls and figures["finished_twice"] == 0 and figures["missing_models"] == 0
           and figures["wrong_model"] == 0 and figures["tiny_en_before_weights"] == 0
           and figures["in_flight_user_config"] > 0 and figures["in_flight_model"] > 0
-          and figures["after_switch"] > 0 and figures["weights_applied"])
-    return Row("rollout", figures, ok, f"{calls} calls, one every {gap_s:g} s; `serve deploy` of a user_config change "
+          and figures["after_switch"] > 0 and figures["weights_applied"]
+          and figures["5xx_resent"] == 0 and figures["dropped_connections_resent"] == 0
+          and figures["probes_failed"] == 0)
+    return Row("rollout", figures, ok, f"{calls} calls, one every {gap_s:g} s, every other one with "
+                                       f"`?wait=true`; `serve deploy` of a user_config change "
                                        f"(base recognizer beam_size 2, A/B weights 0.75/0.25) after {quarter}, of a "
                                        f"model change (base arm {OLD_ASR_MODEL} -> {NEW_ASR_MODEL}) after "
                                        f"{2 * quarter}, the last {calls - 3 * quarter} once it was done")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -150,22 +151,29 @@ def test_user_config_and_model_rollouts_lose_no_call_and_record_what_served_each
     options_config, model_config = rollout_configs(deployed.config)
     ids: list[str] = []
     try:
-        with deployed.client(submit_key) as client:
+        with deployed.client(submit_key) as client, deployed.client(submit_key, timeout_s=600) as waiter, \
+                ThreadPoolExecutor(1) as pool:
             ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(2)]
             deployed.deploy(options_config)
             ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(2, 4)]
+            # A client waiting on its connection (`?wait=true`) while the gateway it talks to is replaced.
+            waiting = pool.submit(upload, waiter, stereo_call_path, idempotency_key="rollout-test-wait")
+            time.sleep(1)
             switch_started = datetime.now(timezone.utc)
             deployed.deploy(model_config, wait=False)
             ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(4, 6)]
             deployed.cluster.wait_running("callytics", timeout_s=600)
             switch = Deploy(switch_started, datetime.now(timezone.utc))
-            ids.append(_submit(client, stereo_call_path, "rollout-test-6"))
+            waited = waiting.result(timeout=600)
+            assert waited.status_code == 200 and waited.json()["status"] == "completed", waited.text
+            ids.append(waited.json()["id"])
+            ids.append(_submit(client, stereo_call_path, "rollout-test-after"))
             views = _final_views(client, ids)
             recognizer = handle("speech-recognizer-base").info.remote().result()
     finally:
         deployed.restore()
-    assert len(set(ids)) == len(ids) == 7  # each key gave one call
-    assert [v["status"] for v in views.values()] == ["completed"] * 7, {i: v.get("error") for i, v in views.items()}
+    assert len(set(ids)) == len(ids) == 8  # each key gave one call
+    assert [v["status"] for v in views.values()] == ["completed"] * 8, {i: v.get("error") for i, v in views.items()}
     # The rollout did reach calls in flight: some were accepted before the switch and finished after it.
     assert any(as_utc(v["created_at"]) < switch.done and as_utc(v["updated_at"]) > switch.started for v in views.values())
     assert recognizer == {"variant": "base", "model": NEW_ASR_MODEL}
