@@ -574,7 +574,8 @@ def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s
             next_at += gap_s
             # Every other client waits for its result on the connection (`?wait=true`): a gateway
             # replica going away must not cut those off either.
-            pending.append(pool.submit(submit, client, tally, clips[i % len(clips)], key=f"rollout-{i}", wait=i % 2 == 1))
+            clip = clips[i % len(clips)]
+            pending.append(pool.submit(submit, client, tally, clip, key=f"rollout-{i}", wait=i % 2 == 1))
         half_sent.set()
         if rolling is not None:
             rolling.result()

@@ -244,4 +244,6 @@ def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-__all__ = ["AppArgs", "StageResources", "bind_stages", "build_app", "gateway_shutdown_timeout_s", "recognizer_deployment_name"]
+__all__ = [
+    "AppArgs", "StageResources", "bind_stages", "build_app", "gateway_shutdown_timeout_s", "recognizer_deployment_name",
+]

@@ -175,7 +175,8 @@ def test_user_config_and_model_rollouts_lose_no_call_and_record_what_served_each
     assert len(set(ids)) == len(ids) == 8  # each key gave one call
     assert [v["status"] for v in views.values()] == ["completed"] * 8, {i: v.get("error") for i, v in views.items()}
     # The rollout did reach calls in flight: some were accepted before the switch and finished after it.
-    assert any(as_utc(v["created_at"]) < switch.done and as_utc(v["updated_at"]) > switch.started for v in views.values())
+    assert any(as_utc(v["created_at"]) < switch.done and as_utc(v["updated_at"]) > switch.started
+               for v in views.values())
     assert recognizer == {"variant": "base", "model": NEW_ASR_MODEL}
     for call_id, view in views.items():
         models = view["result"]["models"]
