@@ -467,6 +467,7 @@ class Deploy:
 
 
 def as_utc(stamp: str) -> datetime:
+    """An API timestamp as an aware UTC datetime (the store may give it without a zone)."""
     moment = datetime.fromisoformat(stamp)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
