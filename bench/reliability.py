@@ -18,16 +18,25 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
   fails a share of its requests with 500s, timeouts and invalid JSON. Every call must end completed
   or partial with the offline analysis standing in; the partial ones are then retried through the
   API with the endpoint healthy and must complete.
+- rollout: calls at a steady pace while `serve deploy` rolls out, first a changed user_config
+  (recognizer options, A/B weights: applied in place), then a changed model (the base arm's
+  recognizer: the application's args change, so every deployment gets new replicas). Every call
+  must end completed, stored and finished once, and name the variant and the per-stage models
+  that served it (the new recognizer model once the switch is done, the old one before it).
+  Runs last: it leaves the app on the rolled-out config.
 
 Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
 `reliability-figures` markers.
 
 Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--flaky 20] [--flaky-rate 0.3] [--soak 300]
+       [--rollout 20]
+(a count of 0 skips that phase)
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
 import random
@@ -43,7 +52,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import DATA, default_cache_dir, machine, offline_models, write_section  # noqa: E402
 from bench.resources import ResourceSampler, session_pids  # noqa: E402
-from bench.serve_app import RunningApp, app_section, bench_profile, running_app  # noqa: E402
+from bench.serve_app import RunningApp, app_section, bench_profile, deployment_section, running_app  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.errors import AudioError  # noqa: E402
 from callytics_ray.settings import serve_app_settings  # noqa: E402
@@ -144,9 +153,11 @@ def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
     return response
 
 
-def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None) -> httpx.Response:
+def submit(client: httpx.Client, tally: Tally, path: Path, *, key: str | None, wait: bool = False) -> httpx.Response:
+    """Upload `path`; with `wait` the answer comes when the call is final (`?wait=true`)."""
     data = {"idempotency_key": key} if key else {}
     return send(client, tally, "POST", "/v1/calls", data=data, resend_on_failure=key is not None,
+                params={"wait": "true"} if wait else None,
                 files=lambda: {"file": (path.name, path.read_bytes(), "audio/wav")})
 
 
@@ -418,6 +429,229 @@ def soak(app: RunningApp, clips: list[Path], *, calls: int, warmup: int, max_gro
                                     f"goal: every replica's PSS grows at most {max_growth:.0%}; per replica: {per_replica}")
 
 
+# --- rollout ---------------------------------------------------------------------------------
+
+OLD_ASR_MODEL, NEW_ASR_MODEL = "bundled:whisper-base", "bundled:whisper-tiny.en"
+STAGES_WITH_MODELS = ("asr", "diarization", "punctuation", "sentiment", "llm")
+
+
+def rollout_configs(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two configs the rollout phase deploys over `config`: first a user_config change (the
+    base recognizer's beam size, and a share of the calls moved to the tiny-en arm), then, on top
+    of it, a changed model (the base arm's recognizer switched to Whisper tiny.en), which Serve
+    rolls out as new replicas: the application's args change."""
+    options = copy.deepcopy(config)
+    recognizer = deployment_section(options, "speech-recognizer-base").setdefault("user_config", {})
+    recognizer.setdefault("options", {})["beam_size"] = 2
+    gateway = deployment_section(options, "api-gateway").setdefault("user_config", {})
+    gateway["variant_weights"] = {"base": 0.75, "tiny-en": 0.25}
+    model = copy.deepcopy(options)
+    variants = app_section(model)["args"]["settings"]["api"]["variants"]
+    base = next(v for v in variants if v["name"] == "base")
+    if base.get("asr_model", OLD_ASR_MODEL) != OLD_ASR_MODEL:
+        raise ValueError(f"the rollout phase expects the base arm on {OLD_ASR_MODEL}, got {base['asr_model']}")
+    base["asr_model"] = NEW_ASR_MODEL
+    return options, model
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """One `serve deploy` of the phase: when it was sent and when the app ran the new config."""
+
+    started: datetime
+    done: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.done - self.started).total_seconds()
+
+
+def as_utc(stamp: str) -> datetime:
+    """An API timestamp as an aware UTC datetime (the store may give it without a zone)."""
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _deploy(app: RunningApp, config: dict[str, Any], work: Path) -> Deploy:
+    started = datetime.now(timezone.utc)
+    app.redeploy(config, work)
+    return Deploy(started, datetime.now(timezone.utc))
+
+
+def expected_asr_models(variant: str | None, created: datetime, finished: datetime, switch: Deploy) -> set[str]:
+    """The recognizer models that may have served a call: the tiny-en arm runs tiny.en throughout;
+    the base arm ran whisper-base until the model switch began and tiny.en once it was done; a call
+    that ran while the switch rolled may name either, but nothing else."""
+    if variant == "tiny-en":
+        return {NEW_ASR_MODEL}
+    if finished <= switch.started:
+        return {OLD_ASR_MODEL}
+    if created >= switch.done:
+        return {NEW_ASR_MODEL}
+    return {OLD_ASR_MODEL, NEW_ASR_MODEL}
+
+
+class Probe:
+    """Reads the call list every `every_s` seconds in a thread while a rollout runs: does the API
+    answer? (A 429 is an answer: give the probe its own key, under the rate limit.)"""
+
+    def __init__(self, client: httpx.Client, every_s: float = 4.0) -> None:
+        self.client, self.every_s = client, every_s
+        self.latencies_s: list[float] = []
+        self.failures: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(120)
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            began = time.monotonic()
+            try:
+                status = self.client.get("/v1/calls", params={"limit": 1}, timeout=60).status_code
+            except httpx.HTTPError as err:
+                self.failures[type(err).__name__] += 1
+                continue
+            if status not in (200, 429):
+                self.failures[str(status)] += 1
+            else:
+                self.latencies_s.append(time.monotonic() - began)
+
+    def figures(self) -> dict[str, Any]:
+        return {"probes": len(self.latencies_s) + sum(self.failures.values()),
+                "probes_failed": sum(self.failures.values()),
+                "probe_max_s": round(max(self.latencies_s, default=0.0), 1)}
+
+
+def rollout(app: RunningApp, clips: list[Path], work: Path, *, calls: int, gap_s: float) -> Row:
+    """`calls` calls, one every `gap_s` seconds: after a quarter of them a `serve deploy` of changed
+    user_config, after half of them one of a changed model (new recognizer replicas, and, as the
+    application's args change, new replicas of every deployment); the last quarter is sent once
+    the switch is done, so the new model must be seen serving.
+
+    Every upload carries an idempotency key, so a client may send it again when a gateway replica
+    goes away under it (counted). Afterwards every call must be completed, stored once and finished
+    once, and name the variant and per-stage models that served it.
+    """
+    secret, probe_secret = new_keys(app, 2, tenant="rollout")
+    tally = Tally()
+    options_config, model_config = rollout_configs(app.config)
+    quarter = max(1, calls // 4)
+    deploys: dict[str, Deploy] = {}
+    weights: dict[str, float] = {}
+    probes: dict[str, Any] = {}
+    half_sent = threading.Event()
+    started = time.monotonic()
+
+    def roll() -> None:
+        deploys["user_config"] = _deploy(app, options_config, work)
+        logger.info("rollout: user_config deployed in %.1f s", deploys["user_config"].seconds)
+        report = send(client, tally, "GET", "/v1/experiments", resend_on_failure=True).json()
+        weights.update({v["variant"]: v["weight"] for v in report["variants"]})
+        half_sent.wait()
+        with Probe(client_for(app, probe_secret)) as probe:
+            deploys["model"] = _deploy(app, model_config, work)
+        probes.update(probe.figures())
+        logger.info("rollout: model switch deployed in %.1f s", deploys["model"].seconds)
+
+    with client_for(app, secret) as client, ThreadPoolExecutor(calls) as pool, ThreadPoolExecutor(1) as deployer:
+        pending, rolling, next_at = [], None, time.monotonic()
+        for i in range(calls):
+            if i == quarter:
+                rolling = deployer.submit(roll)
+            elif i == 2 * quarter:
+                half_sent.set()
+            elif i == 3 * quarter and rolling is not None:
+                rolling.result()  # the rest only once the new model serves
+                next_at = time.monotonic()
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += gap_s
+            # Every other client waits for its result on the connection (`?wait=true`): a gateway
+            # replica going away must not cut those off either.
+            clip = clips[i % len(clips)]
+            pending.append(pool.submit(submit, client, tally, clip, key=f"rollout-{i}", wait=i % 2 == 1))
+        half_sent.set()
+        if rolling is not None:
+            rolling.result()
+        answers = [p.result() for p in pending]
+        ids = [a.json()["id"] for a in answers if a.status_code in (200, 202)]
+        records = wait_final(client, tally, set(ids), timeout_s=1800)
+        views = {i: send(client, tally, "GET", f"/v1/calls/{i}", resend_on_failure=True).json() for i in ids}
+    stored = {i: r for i, r in records.items() if r["tenant"] == "rollout"}
+    statuses = Counter(r["status"] for r in stored.values())
+    stores = Counter(m.group(1) for line in gateway_log_lines(app, r"call \S+: stored by")
+                     if (m := re.search(r"call (\S+): stored by", line)))
+    switch = deploys["model"]
+    expected_weights = deployment_section(options_config, "api-gateway")["user_config"]["variant_weights"]
+    models = {i: (v.get("result") or {}).get("models") or {} for i, v in views.items()}
+    # Stages the rollout did not change must name what they ran before it, on every call.
+    unchanged = {stage: Counter(m.get(stage) for m in models.values()).most_common(1)[0][0]
+                 for stage in STAGES_WITH_MODELS[1:]} if models else {}
+    wrong_model = [
+        i for i, v in views.items()
+        if models[i].get("asr") not in expected_asr_models(
+            v.get("variant"), as_utc(v["created_at"]), as_utc(v["updated_at"]), switch)
+        or any(models[i].get(stage) != name for stage, name in unchanged.items())
+    ]
+    early_tiny = [i for i, v in views.items()
+                  if v.get("variant") == "tiny-en" and as_utc(v["created_at"]) < deploys["user_config"].started]
+
+    def in_flight(deploy: Deploy) -> int:
+        """Calls accepted before `deploy` was done and finished after it began."""
+        return sum(1 for v in views.values()
+                   if as_utc(v["created_at"]) < deploy.done and as_utc(v["updated_at"]) > deploy.started)
+
+    def own(pattern: str) -> list[str]:
+        """The gateways' log lines matching `pattern` that are about this phase's calls."""
+        return [line for line in gateway_log_lines(app, pattern) if any(i in line for i in ids)]
+
+    asr = Counter(m.get("asr") for m in models.values())
+    figures = {
+        "calls": calls, "accepted": len(ids), "stored": len(stored), "lost": len(set(ids) - set(stored)),
+        "duplicated": len(ids) - len(set(ids)),
+        "completed": statuses.get("completed", 0), "partial": statuses.get("partial", 0),
+        "failed": statuses.get("failed", 0), "not_final": sum(1 for r in stored.values() if r["status"] not in FINAL),
+        "finished_twice": sum(1 for i in stored if stores[i] > 1),
+        "in_flight_user_config": in_flight(deploys["user_config"]), "in_flight_model": in_flight(switch),
+        "after_switch": sum(1 for v in views.values() if as_utc(v["created_at"]) >= switch.done),
+        "weights_applied": weights == expected_weights,
+        "runs_cancelled": len(own(r"cancelled; the lease is released")),
+        "stage_retries": len(own(r"attempt \d+ failed")),
+        "user_config_s": round(deploys["user_config"].seconds, 1), "model_switch_s": round(switch.seconds, 1),
+        "variants": dict(Counter(v.get("variant") for v in views.values())),
+        "asr_models": {str(k).removeprefix("bundled:"): n for k, n in asr.items()},
+        "missing_models": sum(1 for m in models.values() if any(not m.get(s) for s in STAGES_WITH_MODELS)),
+        "wrong_model": len(wrong_model), "tiny_en_before_weights": len(early_tiny),
+        **probes,
+        "waited_answers_completed": f"{sum(1 for a in answers[1::2] if a.json().get('status') == 'completed')}"
+                                    f"/{len(answers[1::2])}",
+        "5xx_resent": tally.server_errors, "dropped_connections_resent": tally.transport_errors,
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    if wrong_model:
+        logger.warning("rollout: calls naming a model that cannot have served them: %s",
+                       {i: (views[i].get("variant"), models[i]) for i in wrong_model})
+    ok = (len(ids) == calls and figures["stored"] == calls and figures["lost"] == 0 and figures["duplicated"] == 0
+          and figures["completed"] == calls and figures["finished_twice"] == 0 and figures["missing_models"] == 0
+          and figures["wrong_model"] == 0 and figures["tiny_en_before_weights"] == 0
+          and figures["in_flight_user_config"] > 0 and figures["in_flight_model"] > 0
+          and figures["after_switch"] > 0 and figures["weights_applied"]
+          and figures["5xx_resent"] == 0 and figures["dropped_connections_resent"] == 0
+          and figures["probes_failed"] == 0)
+    return Row("rollout", figures, ok, f"{calls} calls, one every {gap_s:g} s, every other one with "
+                                       f"`?wait=true`; `serve deploy` of a user_config change "
+                                       f"(base recognizer beam_size 2, A/B weights 0.75/0.25) after {quarter}, of a "
+                                       f"model change (base arm {OLD_ASR_MODEL} -> {NEW_ASR_MODEL}) after "
+                                       f"{2 * quarter}, the last {calls - 3 * quarter} once it was done")
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -450,6 +684,8 @@ def main() -> int:
                         help="seconds between two kills")
     parser.add_argument("--soak", type=int, default=300, help="calls one after another, after the warm-up")
     parser.add_argument("--soak-warmup", type=int, default=20)
+    parser.add_argument("--rollout", type=int, default=20, help="calls while `serve deploy` rolls out new config")
+    parser.add_argument("--rollout-gap", type=float, default=5.0, help="seconds between two rollout calls")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -479,6 +715,9 @@ def main() -> int:
                 logger.info("%s", rows[-1])
             if args.soak:
                 rows.append(soak(app, clips, calls=args.soak, warmup=args.soak_warmup, max_growth=0.05))
+                logger.info("%s", rows[-1])
+            if args.rollout:  # last: it leaves the app on the rolled-out config
+                rows.append(rollout(app, clips, work, calls=args.rollout, gap_s=args.rollout_gap))
                 logger.info("%s", rows[-1])
     finally:
         llm.stop()

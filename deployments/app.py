@@ -34,6 +34,8 @@ StageName = Literal[
 
 # The variant name of the single speech-recognizer of an application without A/B variants.
 DEFAULT_VARIANT = "default"
+# Seconds a stopping gateway gets beyond its longest `?wait=true` (see gateway_shutdown_timeout_s).
+GATEWAY_SHUTDOWN_MARGIN_S = 30.0
 
 
 class StageResources(BaseModel):
@@ -213,7 +215,23 @@ def build_app(args: AppArgs) -> Application:
     if not isinstance(args, AppArgs):  # build_app({...}) from Python
         args = AppArgs.model_validate(args)
     stages = bind_stages(args)
-    return _with_resources(GatewayDeployment, args, "api-gateway").bind(settings=args.settings, **stages)
+    gateway = _with_resources(GatewayDeployment, args, "api-gateway").options(
+        graceful_shutdown_timeout_s=gateway_shutdown_timeout_s(args.parsed_settings())
+    )
+    return gateway.bind(settings=args.settings, **stages)
+
+
+def gateway_shutdown_timeout_s(settings: Settings) -> float:
+    """How long a gateway replica that a rollout replaces may take to stop.
+
+    Serve stops routing to it, waits for the requests it holds, then kills it after
+    graceful_shutdown_timeout_s (20 s by default). A `?wait=true` upload is such a request and
+    waits up to `api.wait_timeout_s` for its call, which this replica runs: killed earlier, the
+    client's connection would drop and the call wait out its lease. So the gateway gets that long,
+    plus time to give up the leases of its background calls (the next gateway resumes them).
+    A config file's `graceful_shutdown_timeout_s` for api-gateway still wins.
+    """
+    return settings.api.wait_timeout_s + GATEWAY_SHUTDOWN_MARGIN_S
 
 
 def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,4 +244,6 @@ def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-__all__ = ["AppArgs", "StageResources", "bind_stages", "build_app", "recognizer_deployment_name"]
+__all__ = [
+    "AppArgs", "StageResources", "bind_stages", "build_app", "gateway_shutdown_timeout_s", "recognizer_deployment_name",
+]

@@ -14,7 +14,7 @@ from ray.serve.schema import ServeDeploySchema
 
 from callytics_ray.errors import ConfigError
 from deployments._base import BatchedStageConfig, StageDeployment
-from deployments.app import DEFAULT_RESOURCES, AppArgs
+from deployments.app import DEFAULT_RESOURCES, GATEWAY_SHUTDOWN_MARGIN_S, AppArgs
 from deployments.runtime_env import read_requirements, runtime_envs_dir
 from tests.serve.conftest import CPU_PROFILE, GPU_CONFIG, app_config, load_config
 
@@ -50,6 +50,17 @@ def test_cpu_profile_fits_two_cores_without_gpus():
     assert sum(o["num_cpus"] for o in options) <= 2.0
     assert all(o.get("num_gpus", 0) == 0 for o in options)
     assert not any("pip" in o.get("runtime_env", {}) for o in options)  # per-stage envs off by default
+
+
+def test_a_replaced_gateway_may_outlast_its_longest_waiting_client():
+    """A rollout stops the old gateway after graceful_shutdown_timeout_s: at least api.wait_timeout_s,
+    so a `?wait=true` upload it holds is answered, not cut off (Serve's default is 20 s)."""
+    config = load_config(CPU_PROFILE)
+    app_config(config)["args"]["settings"].setdefault("api", {})["wait_timeout_s"] = 90
+    built = {d.name: d for d in _built(config).deployments}
+    gateway = built["api-gateway"]._deployment_config.graceful_shutdown_timeout_s
+    assert gateway == 90 + GATEWAY_SHUTDOWN_MARGIN_S
+    assert built["speaker-diarizer"]._deployment_config.graceful_shutdown_timeout_s == 20  # stages: Serve's default
 
 
 def test_gpu_config_packs_fractional_gpus_and_installs_stage_envs():

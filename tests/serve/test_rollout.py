@@ -6,11 +6,14 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.reliability import NEW_ASR_MODEL, STAGES_WITH_MODELS, Deploy, as_utc, expected_asr_models, rollout_configs
 from deployments.local_cluster import ClusterError
 from tests.serve.conftest import DeployedApp, deployment_config, handle, replica_ids, upload
 
@@ -111,3 +114,74 @@ def test_ab_weights_change_with_serve_deploy(deployed: DeployedApp, submit_key: 
         assert replica_ids(deployed.cluster)["api-gateway"] == before["api-gateway"]  # no restart
     finally:
         deployed.restore()
+
+
+def _submit(client: httpx.Client, path: Path, key: str) -> str:
+    """Upload without waiting; an idempotency key lets the client send again when the gateway
+    replica answering it goes away mid-rollout (the replay returns the same call)."""
+    for _ in range(30):
+        try:
+            response = upload(client, path, wait=False, idempotency_key=key)
+        except httpx.TransportError:
+            time.sleep(2)
+            continue
+        if response.status_code < 500:
+            assert response.status_code in (200, 202), response.text
+            return response.json()["id"]
+        time.sleep(2)
+    raise AssertionError(f"{key}: no answer but 5xx and dropped connections")
+
+
+def _final_views(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> dict[str, dict]:
+    deadline, views = time.monotonic() + timeout_s, {}
+    while time.monotonic() < deadline:
+        views = {i: client.get(f"/v1/calls/{i}").json() for i in ids}
+        if all(v.get("status") in ("completed", "partial", "failed") for v in views.values()):
+            return views
+        time.sleep(3)
+    raise AssertionError(f"calls not final after {timeout_s:.0f} s: {[v.get('status') for v in views.values()]}")
+
+
+def test_user_config_and_model_rollouts_lose_no_call_and_record_what_served_each(
+    deployed: DeployedApp, ray_driver, submit_key: str, stereo_call_path: Path
+):
+    """Issue 14.6: `serve deploy` of changed options, then of a changed recognizer model (every
+    deployment gets new replicas, the gateway included), while calls are in flight: none fails,
+    each is stored once and names the variant and the models that served it."""
+    options_config, model_config = rollout_configs(deployed.config)
+    ids: list[str] = []
+    try:
+        with deployed.client(submit_key) as client, deployed.client(submit_key, timeout_s=600) as waiter, \
+                ThreadPoolExecutor(1) as pool:
+            ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(2)]
+            deployed.deploy(options_config)
+            ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(2, 4)]
+            # A client waiting on its connection (`?wait=true`) while the gateway it talks to is replaced.
+            waiting = pool.submit(upload, waiter, stereo_call_path, idempotency_key="rollout-test-wait")
+            time.sleep(1)
+            switch_started = datetime.now(timezone.utc)
+            deployed.deploy(model_config, wait=False)
+            ids += [_submit(client, stereo_call_path, f"rollout-test-{i}") for i in range(4, 6)]
+            deployed.cluster.wait_running("callytics", timeout_s=600)
+            switch = Deploy(switch_started, datetime.now(timezone.utc))
+            waited = waiting.result(timeout=600)
+            assert waited.status_code == 200 and waited.json()["status"] == "completed", waited.text
+            ids.append(waited.json()["id"])
+            ids.append(_submit(client, stereo_call_path, "rollout-test-after"))
+            views = _final_views(client, ids)
+            recognizer = handle("speech-recognizer-base").info.remote().result()
+    finally:
+        deployed.restore()
+    assert len(set(ids)) == len(ids) == 8  # each key gave one call
+    assert [v["status"] for v in views.values()] == ["completed"] * 8, {i: v.get("error") for i, v in views.items()}
+    # The rollout did reach calls in flight: some were accepted before the switch and finished after it.
+    assert any(as_utc(v["created_at"]) < switch.done and as_utc(v["updated_at"]) > switch.started
+               for v in views.values())
+    assert recognizer == {"variant": "base", "model": NEW_ASR_MODEL}
+    for call_id, view in views.items():
+        models = view["result"]["models"]
+        assert view["variant"] in ("base", "tiny-en") and view["result"]["variant"] == view["variant"]
+        assert all(models.get(stage) for stage in STAGES_WITH_MODELS), (call_id, models)
+        allowed = expected_asr_models(view["variant"], as_utc(view["created_at"]), as_utc(view["updated_at"]), switch)
+        assert models["asr"] in allowed, (call_id, view["variant"], models["asr"], allowed)
+    assert views[ids[-1]]["result"]["models"]["asr"] == NEW_ASR_MODEL  # accepted after the switch
