@@ -421,8 +421,9 @@ class BackfillRepository(Repository):
                 return False
             if job.kind in AUDIO_KINDS:
                 _store_audio_outcomes(session, result.outcomes)
-                # A call left as it was keeps its assessment: its error is the job's, not the scoring's.
-                assessed = [o for o in result.outcomes if o.error is None]
+                # Only a new analysis is assessed; a call left as it was keeps its assessment (its
+                # error is the job's, not the scoring's), and a redacted copy changes no score.
+                assessed = [o for o in result.outcomes if o.error is None and o.reanalysed is not None]
             else:
                 assessed = result.outcomes
             _store_outcomes(conn, job, assessed)
