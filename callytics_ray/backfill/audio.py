@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from callytics_ray.analytics import assess
 from callytics_ray.backfill.runner import StoreChunk
 from callytics_ray.backfill.work import AnalysisReader, BackfillPlan
-from callytics_ray.errors import CallyticsError
+from callytics_ray.errors import CallyticsError, NotFoundError
 from callytics_ray.pipeline import CallRequest, StageBackend, run_call
 from callytics_ray.pipeline import redacted_audio
 from callytics_ray.pipeline.orchestrator import finished_status
@@ -117,7 +117,10 @@ async def compute_audio_chunk(executor: PipelineChunkExecutor, plan: BackfillPla
 async def _reanalyse(executor: PipelineChunkExecutor, plan: BackfillPlan, call_id: str,
                      raw: str | None) -> CallOutcome:
     previous = AnalysisProvenance.of(CallAnalysis.model_validate_json(raw)) if raw else None
-    request = await asyncio.to_thread(executor.load_request, call_id)
+    try:
+        request = await asyncio.to_thread(executor.load_request, call_id)
+    except NotFoundError as err:  # the call or its original recording is gone (retention): the analysis stays
+        return CallOutcome(call_id=call_id, previous=previous, error=str(err))
     # The job's recognizer, not the arm the call was first given.
     request = dataclasses.replace(request, variant=plan.variant)
     analysis = await run_call(request, executor.backend, settings=executor.settings)  # no store: writes nothing

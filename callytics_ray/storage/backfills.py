@@ -200,7 +200,8 @@ class CallOutcome(BaseModel):
 
     Attributes:
         reanalysed / redacted_copy: what a `reanalyze` / `redact_audio` job stores for the call.
-        previous: the analysis a re-analysis replaces (kept in the chunk's outcomes).
+        previous: the analysis stored before a re-analysis (replaced, or kept on an error),
+            recorded in the chunk's outcomes.
     """
 
     call_id: str
@@ -226,7 +227,8 @@ class CallOutcomeRecord(BaseModel):
     call_id: str
     error: str | None = Field(None, description="why the call was left as it was (e.g. its original recording "
                               "was deleted by retention)")
-    previous: AnalysisProvenance | None = Field(None, description="reanalyze: the analysis it replaced")
+    previous: AnalysisProvenance | None = Field(None, description="reanalyze: the analysis stored before the job "
+                                                "(replaced, or kept when `error` says why)")
     analysis: AnalysisProvenance | None = Field(None, description="reanalyze: the analysis stored now")
     status: str | None = Field(None, description="reanalyze: the call's status after it (completed or partial)")
     redacted_audio: str | None = Field(None, description="the redacted copy's state when the job stored one: "
