@@ -12,7 +12,6 @@ then an espeak-ng customer reading a card number).
 from __future__ import annotations
 
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -27,6 +26,7 @@ from callytics_ray.settings import AsrVariant, Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import create_api_key
 from callytics_ray.storage.tables import RedactedCallAudio
+from tests.api.test_backfills import finished
 from tests.calls.test_redacted_audio import _bleep, _build_recording, _pcm, _span_mask
 
 pytestmark = pytest.mark.models
@@ -71,15 +71,6 @@ def gateway(tmp_path_factory, data_dir, stereo_call_path, model_cache, local_sta
     store.engine.dispose()
 
 
-def _finished(client: TestClient, headers, job_id: str, timeout_s: float = 300) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body = client.get(f"/v1/backfills/{job_id}", headers=headers).json()
-        if body["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
-
-
 def _text(call: dict) -> str:
     return " ".join(s["text"] for s in call["result"]["segments"])
 
@@ -97,7 +88,7 @@ def test_reanalysing_with_whisper_base_replaces_the_tiny_en_analyses(gateway):
     job = started.json()
     assert (job["kind"], job["asr_model"], job["variant"], job["total"]) == ("reanalyze", BASE, None, 1)
     assert job["chunk_size"] == gateway["settings"].backfill.audio_chunk_size
-    done = _finished(client, admin, job["id"])
+    done = finished(client, admin, job["id"], timeout_s=300)
     assert (done["status"], done["done"], done["failed"], done["executor"]) == ("done", 1, 0, "pipeline"), done
 
     old = before["meeting"]
@@ -145,7 +136,7 @@ def test_redact_audio_makes_the_missing_copy_and_no_pii_sample_survives(gateway)
     assert refused.status_code == 422 and "reanalyze" in refused.json()["error"]["message"]
     job = client.post("/v1/backfills", headers=admin, json={"kind": "redact_audio"}).json()
     assert (job["kind"], job["total"]) == ("redact_audio", 2)
-    done = _finished(client, admin, job["id"])
+    done = finished(client, admin, job["id"], timeout_s=300)
     assert (done["status"], done["done"], done["failed"]) == ("done", 1, 1), done
     outcomes = {o["call_id"]: o for o in client.get(f"/v1/backfills/{job['id']}/outcomes", headers=admin).json()["items"]}
     assert outcomes[pii_id]["redacted_audio"] == "redacted"
@@ -167,7 +158,7 @@ def test_redact_audio_makes_the_missing_copy_and_no_pii_sample_survives(gateway)
     # A reanalysis of the meeting now has nothing to run: an outcome with the reason, the analysis stays.
     job = client.post("/v1/backfills", headers=admin, json={"kind": "reanalyze", "variant": "tiny-en",
                                                             "filter": {"agent_id": "agent-m"}}).json()
-    done = _finished(client, admin, job["id"])
+    done = finished(client, admin, job["id"], timeout_s=300)
     assert (done["status"], done["total"], done["done"], done["failed"]) == ("done", 1, 0, 1)
     [outcome] = client.get(f"/v1/backfills/{job['id']}/outcomes", headers=admin).json()["items"]
     assert "deleted by retention" in outcome["error"] and outcome["previous"]["models"]["asr"] == BASE
