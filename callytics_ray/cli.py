@@ -4,7 +4,6 @@ run backfill jobs."""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -285,6 +284,19 @@ def _datetime(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from err
 
 
+def _backfill_pipeline(store, settings: Settings):
+    """Re-analysis and redacted-copy backfills over the stages in this process."""
+    import functools
+
+    from callytics_ray.api.stored import load_call_request
+    from callytics_ray.backfill.audio import PipelineChunkExecutor
+    from callytics_ray.pipeline import LocalStages
+    from callytics_ray.pipeline.assessment import item_judge
+
+    return PipelineChunkExecutor(store, LocalStages(settings), settings, functools.partial(load_call_request, store),
+                                 concurrency=settings.backfill.audio_concurrency, judge=item_judge(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callytics", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
@@ -359,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         settings = _settings(args)
         return _store(settings), settings
 
-    add_backfill_commands(sub, store_and_settings, _datetime)
+    add_backfill_commands(sub, store_and_settings, _datetime, _backfill_pipeline)
 
     models = sub.add_parser("models", help="model references").add_subparsers(dest="models_command", required=True)
     models.add_parser("list").set_defaults(func=cmd_models_list)

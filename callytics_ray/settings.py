@@ -697,19 +697,26 @@ class AlertSettings(_Section):
 
 
 class BackfillSettings(_Section):
-    """Backfill jobs (re-scoring, re-categorising stored calls).
+    """Backfill jobs (re-scoring, re-categorising, re-analysing stored calls).
 
     Attributes:
         chunk_size: calls per chunk: the unit of work, of resumption and of one write transaction.
         workers: chunks computed at once (threads without Ray, Ray actors on the Serve app).
         worker_cpus: logical CPUs each Ray backfill worker reserves (the Serve app only).
         lease_s: a driver that stops renewing for this long is taken for dead; its job is resumed.
+        audio_chunk_size: calls per chunk of the kinds that run stored audio through the stages
+            (`reanalyze`, `redact_audio`): far heavier per call, so a chunk is small (the work a
+            resumed job may redo).
+        audio_concurrency: calls of such a chunk in the stages at once (one chunk at a time per
+            job, so this bounds what a backfill adds to the live traffic's load).
     """
 
     chunk_size: int = Field(50, ge=1, le=10_000)
     workers: int = Field(2, ge=1, le=256)
     worker_cpus: float = Field(0.25, gt=0)
     lease_s: float = Field(60.0, gt=0)
+    audio_chunk_size: int = Field(4, ge=1, le=1_000)
+    audio_concurrency: int = Field(2, ge=1, le=64)
 
 
 class LLMPrice(_Section):

@@ -4,6 +4,7 @@ so a Ray Serve ingress can wrap it unchanged with `serve.ingress`."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,9 @@ from callytics_ray.api.runner import CallRunner
 from callytics_ray.pipeline.assessment import item_judge
 from callytics_ray.api.variants import VariantPicker
 from callytics_ray.api.console import install_console
+from callytics_ray.api.stored import load_call_request
 from callytics_ray.backfill import BackfillRunner, ChunkExecutor, ThreadChunkExecutor
+from callytics_ray.backfill.audio import PipelineChunkExecutor
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 
@@ -69,6 +72,8 @@ def create_app(
             (None when no variants are configured).
         backfill_executor: where backfill chunks are computed; by default a pool of
             `settings.backfill.workers` threads in this process (the Serve app passes Ray actors).
+            The chunks of `reanalyze` and `redact_audio` jobs run through `runner`'s stages
+            (its `backend`: in-process, or the Serve deployments), on this app's event loop.
 
     Example:
         >>> store = CallStore.from_url(settings.database_url)
@@ -78,6 +83,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if pipeline is not None:
+            pipeline.loop = asyncio.get_running_loop()
         app.state.reconciler.start()
         if settings.alerts.dispatch:
             app.state.alert_dispatcher.start()
@@ -99,10 +106,15 @@ def create_app(
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
     app.state.judge = item_judge(settings)
+    backend = getattr(runner, "backend", None)  # LocalRunner's stages; None in a models-free gateway
+    pipeline = None if backend is None else PipelineChunkExecutor(
+        store, backend, settings, functools.partial(load_call_request, store),
+        concurrency=settings.backfill.audio_concurrency, judge=app.state.judge,
+    )
     app.state.backfills = BackfillRunner(
         store, backfill_executor or ThreadChunkExecutor(store, workers=settings.backfill.workers,
                                                         judge=app.state.judge),
-        lease_s=settings.backfill.lease_s,
+        lease_s=settings.backfill.lease_s, audio_executor=pipeline,
     )
     app.state.reconciler = Reconciler(
         store, runner, interval_s=settings.api.reconcile_interval_s, max_stage_attempts=settings.api.max_stage_attempts,

@@ -8,24 +8,34 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import get_args
 
-from callytics_ray.backfill.runner import BackfillRunner, ThreadChunkExecutor
+from callytics_ray.backfill.runner import BackfillRunner, ChunkExecutor, ThreadChunkExecutor
 from callytics_ray.backfill.work import ConfigSelector, resolve_spec
 from callytics_ray.pipeline.assessment import item_judge
+from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
-from callytics_ray.storage.backfills import BackfillFilter, BackfillRecord
+from callytics_ray.storage.backfills import AUDIO_KINDS, BackfillFilter, BackfillKind, BackfillRecord
 from callytics_ray.storage.tables import BackfillStatus
 
-StoreFor = Callable[[argparse.Namespace], tuple[CallStore, object]]
+StoreFor = Callable[[argparse.Namespace], tuple[CallStore, Settings]]
+PipelineFor = Callable[[CallStore, Settings], ChunkExecutor]
+"""The executor of the audio kinds over in-process stages (the CLI builds `PipelineChunkExecutor`)."""
 
 
-def add_commands(sub: argparse._SubParsersAction, store_for: StoreFor, when: Callable[[str], datetime]) -> None:
+def add_commands(sub: argparse._SubParsersAction, store_for: StoreFor, when: Callable[[str], datetime],
+                 pipeline_for: PipelineFor) -> None:
     """Register `backfill start|status|resume`; `store_for(args)` gives (store, settings)."""
-    backfill = sub.add_parser("backfill", help="re-score or re-categorise stored calls").add_subparsers(
+    backfill = sub.add_parser("backfill", help="re-score, re-categorise or re-analyse stored calls").add_subparsers(
         dest="backfill_command", required=True)
     start = backfill.add_parser("start", help="create a job and run it here, printing its progress")
     start.add_argument("--tenant", required=True)
-    start.add_argument("--kind", choices=("rescore", "recategorize", "reassess"), default="rescore")
+    start.add_argument("--kind", choices=get_args(BackfillKind), default="rescore",
+                       help="reanalyze: the stored recordings through the stages again; redact_audio: the "
+                            "redacted recording of calls that have none")
+    start.add_argument("--variant", help="reanalyze: the A/B variant whose recognizer runs the calls")
+    start.add_argument("--asr-model", help="reanalyze: the model of one of the recognizers (asr.model or a "
+                                           "variant's asr_model)")
     start.add_argument("--rubric", type=_selector, help="NAME or NAME:VERSION (default: every rubric in force)")
     start.add_argument("--category-set", type=_selector, help="NAME or NAME:VERSION (default: every set in force)")
     start.add_argument("--since", type=when, help="calls created at or after (ISO)")
@@ -34,7 +44,7 @@ def add_commands(sub: argparse._SubParsersAction, store_for: StoreFor, when: Cal
     start.add_argument("--language")
     start.add_argument("--chunk-size", type=int)
     start.add_argument("--workers", type=int, help="threads computing chunks (default: backfill.workers)")
-    start.set_defaults(func=lambda args: _start(args, *store_for(args)))
+    start.set_defaults(func=lambda args: _start(args, *store_for(args), pipeline_for))
     status = backfill.add_parser("status", help="one job (JSON), or a tenant's jobs")
     status.add_argument("job_id", nargs="?")
     status.add_argument("--tenant")
@@ -42,7 +52,7 @@ def add_commands(sub: argparse._SubParsersAction, store_for: StoreFor, when: Cal
     resume = backfill.add_parser("resume", help="run a job whose driver is gone (its lease lapsed) here")
     resume.add_argument("job_id")
     resume.add_argument("--workers", type=int)
-    resume.set_defaults(func=lambda args: _resume(args, *store_for(args)))
+    resume.set_defaults(func=lambda args: _resume(args, *store_for(args), pipeline_for))
 
 
 def _selector(value: str) -> ConfigSelector:
@@ -53,29 +63,35 @@ def _selector(value: str) -> ConfigSelector:
         raise argparse.ArgumentTypeError(f"expected NAME or NAME:VERSION, got {value!r}") from err
 
 
-def _start(args: argparse.Namespace, store: CallStore, settings) -> int:
+def _start(args: argparse.Namespace, store: CallStore, settings: Settings, pipeline_for: PipelineFor) -> int:
     spec = resolve_spec(store, tenant=args.tenant, kind=args.kind, rubric=args.rubric, category_set=args.category_set,
                         filter=BackfillFilter(created_after=args.since, created_before=args.until,
                                               agent_id=args.agent_id, language=args.language),
-                        reason="callytics backfill start")
-    job = store.create_backfill(spec, tenant=args.tenant, chunk_size=args.chunk_size or settings.backfill.chunk_size)
+                        reason="callytics backfill start", settings=settings, variant=args.variant,
+                        asr_model=args.asr_model)
+    default_size = settings.backfill.audio_chunk_size if args.kind in AUDIO_KINDS else settings.backfill.chunk_size
+    job = store.create_backfill(spec, tenant=args.tenant, chunk_size=args.chunk_size or default_size)
     print(f"backfill {job.id}: {job.total} calls in {job.chunks} chunks", file=sys.stderr)
-    return _follow(store, settings, job.id, args.workers)
+    return _follow(store, settings, job, args.workers, pipeline_for)
 
 
-def _resume(args: argparse.Namespace, store: CallStore, settings) -> int:
+def _resume(args: argparse.Namespace, store: CallStore, settings: Settings, pipeline_for: PipelineFor) -> int:
     job = store.get_backfill(args.job_id)
     if job.status not in BackfillStatus.ACTIVE:
         print(f"backfill {job.id} is {job.status}: nothing to resume", file=sys.stderr)
         return 1
-    return _follow(store, settings, job.id, args.workers)
+    return _follow(store, settings, job, args.workers, pipeline_for)
 
 
-def _follow(store: CallStore, settings, job_id: str, workers: int | None) -> int:
+def _follow(store: CallStore, settings: Settings, job: BackfillRecord, workers: int | None,
+            pipeline_for: PipelineFor) -> int:
     """Drive the job in a background thread and print its progress until it ends; Ctrl-C stops
     after the chunks in flight and leaves it to be resumed."""
+    job_id = job.id
+    # Models load only for a job that runs the stages.
+    pipeline = pipeline_for(store, settings) if job.kind in AUDIO_KINDS else None
     executor = ThreadChunkExecutor(store, workers=workers or settings.backfill.workers, judge=item_judge(settings))
-    runner = BackfillRunner(store, executor, lease_s=settings.backfill.lease_s)
+    runner = BackfillRunner(store, executor, lease_s=settings.backfill.lease_s, audio_executor=pipeline)
     if not runner.submit(job_id):
         return 1
     try:

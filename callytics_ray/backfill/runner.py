@@ -16,7 +16,7 @@ from typing import Protocol
 from callytics_ray.backfill.work import AnalysisReader, BackfillPlan, compute_chunk, load_plan
 from callytics_ray.judgement import ItemJudge
 from callytics_ray.storage import CallStore
-from callytics_ray.storage.backfills import BackfillRecord, ChunkResult, ChunkWork
+from callytics_ray.storage.backfills import AUDIO_KINDS, BackfillRecord, ChunkResult, ChunkWork
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,10 @@ class BackfillRunner:
 
     Args:
         store: the database of calls and jobs.
-        executor: computes chunks (`ThreadChunkExecutor`, or Ray actors on Serve).
+        executor: computes the assessing kinds' chunks (`ThreadChunkExecutor`, or Ray actors on Serve).
+        audio_executor: computes the chunks of the kinds that run stored audio through the stages
+            (`reanalyze`, `redact_audio`: `backfill.audio.PipelineChunkExecutor`); None: this
+            runner does not drive those jobs (it leaves them to one that does).
         lease_s: a driver that stops renewing for this long is taken for dead and its job resumed.
         driver_id: this runner's name in leases (unique per process by default).
 
@@ -83,14 +86,19 @@ class BackfillRunner:
     """
 
     def __init__(self, store: CallStore, executor: ChunkExecutor, *, lease_s: float,
-                 driver_id: str | None = None) -> None:
+                 driver_id: str | None = None, audio_executor: ChunkExecutor | None = None) -> None:
         self.store = store
         self.executor = executor
+        self.audio_executor = audio_executor
         self.lease_s = lease_s
         self.driver_id = driver_id or make_driver_id()
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
+
+    def executor_for(self, kind: str) -> ChunkExecutor | None:
+        """Who computes the chunks of a job of `kind` here (None: no one)."""
+        return self.audio_executor if kind in AUDIO_KINDS else self.executor
 
     @property
     def active_jobs(self) -> frozenset[str]:
@@ -133,9 +141,10 @@ class BackfillRunner:
             threads = list(self._threads.values())
         for thread in threads:
             thread.join(timeout_s)
-        close = getattr(self.executor, "close", None)
-        if close is not None:
-            close()
+        for executor in (self.executor, self.audio_executor):
+            close = getattr(executor, "close", None)
+            if close is not None:
+                close()
 
     def _drive_logged(self, backfill_id: str) -> None:
         try:
@@ -149,7 +158,11 @@ class BackfillRunner:
         Returns:
             the job as it ended, or None when another driver holds it or it is finished.
         """
-        if not self.store.claim_backfill(backfill_id, self.driver_id, self.lease_s, executor=self.executor.name):
+        executor = self.executor_for(self.store.get_backfill(backfill_id).kind)
+        if executor is None:
+            logger.warning("backfill %s: this process runs no pipeline stages; left to a driver that does", backfill_id)
+            return None
+        if not self.store.claim_backfill(backfill_id, self.driver_id, self.lease_s, executor=executor.name):
             return None
         lost = threading.Event()
         renewer = threading.Thread(target=self._keep_lease, args=(backfill_id, lost), daemon=True,
@@ -168,8 +181,8 @@ class BackfillRunner:
             job = self.store.get_backfill(backfill_id)
             chunks = self.store.pending_backfill_chunks(backfill_id)
             logger.info("backfill %s: run %d on %s, %d of %d chunk(s) pending", backfill_id, job.runs,
-                        self.executor.name, len(chunks), job.chunks)
-            self.executor.run(load_plan(self.store, job), chunks, store_chunk)
+                        executor.name, len(chunks), job.chunks)
+            executor.run(load_plan(self.store, job), chunks, store_chunk)
         except Exception as err:
             lost.set()
             logger.exception("backfill %s failed", backfill_id)

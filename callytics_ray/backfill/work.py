@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from callytics_ray.analytics import CategorySet, Rubric, assess
 from callytics_ray.judgement import ItemJudge
 from callytics_ray.result import CallAnalysis
+from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.backfills import (
+    AUDIO_KINDS,
     BackfillFilter,
     BackfillKind,
     BackfillRecord,
@@ -41,10 +43,48 @@ class BackfillPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     backfill_id: str
+    kind: BackfillKind = "reassess"
+    variant: str | None = None
     rubrics: list[Rubric] = []
     category_sets: list[CategorySet] = []
     applies_rubrics: bool
     applies_categories: bool
+
+
+class RecognizerChoiceError(ValueError):
+    """A re-analysis names a variant or model no recognizer here serves; `field` is which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def resolve_recognizer(settings: Settings, *, variant: str | None = None, asr_model: str | None = None) -> str | None:
+    """The A/B variant whose recognizer a re-analysis runs (None: the default recognizer).
+
+    A variant is one of `settings.api.variants`; a model is `settings.asr.model` (the default
+    recognizer) or a variant's `asr_model`: only those have a recognizer loaded (on Serve, a
+    deployment), so any other is refused rather than loaded on the side.
+
+    Raises:
+        RecognizerChoiceError: both given, an unknown variant, or a model no recognizer runs.
+    """
+    variants = {v.name: v for v in settings.api.variants}
+    if variant is not None and asr_model is not None:
+        raise RecognizerChoiceError("asr_model", "name a variant or an asr_model, not both")
+    if variant is not None:
+        if variant not in variants:
+            known = ", ".join(variants) or "none configured"
+            raise RecognizerChoiceError("variant", f"unknown speech-recognizer variant {variant!r} (known: {known})")
+        return variant
+    if asr_model is None or asr_model == settings.asr.model:
+        return None
+    for name, configured in variants.items():
+        if configured.asr_model == asr_model:
+            return name
+    served = [settings.asr.model] + [v.asr_model for v in variants.values() if v.asr_model]
+    raise RecognizerChoiceError("asr_model", f"no recognizer runs the model {asr_model!r}; served here: "
+                                f"{', '.join(dict.fromkeys(served))} (add a variant with that asr_model)")
 
 
 class AnalysisReader(Protocol):
@@ -60,23 +100,40 @@ def resolve_spec(
     category_set: ConfigSelector | None = None,
     filter: BackfillFilter | None = None,
     reason: str | None = None,
+    settings: Settings | None = None,
+    variant: str | None = None,
+    asr_model: str | None = None,
 ) -> BackfillSpec:
     """The job `kind` means for `tenant`, with every document pinned to a version now.
 
     `rescore` applies `rubric` (or every rubric in force), `recategorize` `category_set` (or every
     set in force), `reassess` both. A named document replaces only its own rows in each call's
     results; "in force" replaces all of them (a rubric no longer in force loses its scorecard).
+    `reanalyze` runs each call's stored recording through the stages again with the recognizer of
+    `variant` or `asr_model` (`resolve_recognizer` against `settings`), replaces its analysis and
+    re-assesses it on everything in force; `redact_audio` makes the redacted copy of the calls
+    that have none.
 
     Raises:
-        ValueError: a selector the kind does not apply.
+        ValueError: a selector the kind does not apply (RecognizerChoiceError: an unknown
+            variant or model).
         NotFoundError: no such rubric, category set or version.
     """
+    if (rubric is not None or category_set is not None) and kind in AUDIO_KINDS:
+        raise ValueError(f"a {kind} backfill takes no rubric or category set (a re-analysis is assessed on the "
+                         "ones in force)")
+    if (variant is not None or asr_model is not None) and kind != "reanalyze":
+        raise ValueError(f"only a reanalyze backfill takes a variant or asr_model, not {kind}")
     if rubric is not None and kind == "recategorize":
         raise ValueError("a recategorize backfill applies category sets, not a rubric")
     if category_set is not None and kind == "rescore":
         raise ValueError("a rescore backfill applies rubrics, not a category set")
+    if kind == "reanalyze":
+        if settings is None:
+            raise ValueError("a reanalyze backfill needs the settings that say which recognizers there are")
+        variant = resolve_recognizer(settings, variant=variant, asr_model=asr_model)
     rubrics_mode, rubrics = "none", ()
-    if kind in ("rescore", "reassess"):
+    if kind in ("rescore", "reassess", "reanalyze"):
         if rubric is not None:
             doc = store.get_rubric(rubric.name, tenant=tenant, version=rubric.version)
             rubrics_mode, rubrics = "named", (ConfigRef(name=doc.name, version=doc.version),)
@@ -84,7 +141,7 @@ def resolve_spec(
             rubrics_mode = "all"
             rubrics = tuple(ConfigRef(name=r.name, version=r.version) for r in store.rubrics_in_force(tenant=tenant))
     sets_mode, sets = "none", ()
-    if kind in ("recategorize", "reassess"):
+    if kind in ("recategorize", "reassess", "reanalyze"):
         if category_set is not None:
             doc = store.get_category_set(category_set.name, tenant=tenant, version=category_set.version)
             sets_mode, sets = "named", (ConfigRef(name=doc.name, version=doc.version),)
@@ -93,13 +150,14 @@ def resolve_spec(
             sets = tuple(ConfigRef(name=s.name, version=s.version)
                          for s in store.category_sets_in_force(tenant=tenant))
     return BackfillSpec(kind=kind, rubrics_mode=rubrics_mode, rubrics=rubrics, category_sets_mode=sets_mode,
-                        category_sets=sets, filter=filter or BackfillFilter(), reason=reason)
+                        category_sets=sets, filter=filter or BackfillFilter(), reason=reason, variant=variant,
+                        asr_model=asr_model)
 
 
 def load_plan(store: CallStore, job: BackfillRecord) -> BackfillPlan:
     """The documents of `job`, read once by its driver and shipped to every worker."""
     return BackfillPlan(
-        backfill_id=job.id,
+        backfill_id=job.id, kind=job.kind, variant=job.variant,
         rubrics=[store.get_rubric(r.name, tenant=job.tenant, version=r.version) for r in job.rubrics],
         category_sets=[store.get_category_set(s.name, tenant=job.tenant, version=s.version)
                        for s in job.category_sets],

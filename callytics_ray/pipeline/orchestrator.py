@@ -335,20 +335,16 @@ async def _redact_audio(run: _Run, analysis: CallAnalysis, backend: StageBackend
         return True
 
     if "redaction" in run.errors:
-        reason = f"PII redaction failed, so where the recording holds PII is unknown ({run.errors['redaction']})"
+        reason = redacted_audio.spans_unknown(run.errors["redaction"])
         await run.skip(stage, reason)
         await _save_unavailable(save, call_id, reason)
         return
 
     async def make() -> bool:
-        spans = redacted_audio.pii_spans(analysis)
-        if not spans:
-            return await save(redacted_audio.identical())
-        recording = await backend.redact_audio(run.request, redacted_audio.audio_spans(spans))
-        return await save(redacted_audio.redacted(recording, spans), recording.data)
+        return await save(*await redacted_audio.make_copy(analysis, run.request, backend))
 
     if await run.stage(stage, make) is None:
-        await _save_unavailable(save, call_id, f"the redacted copy could not be made: {run.errors[stage]}")
+        await _save_unavailable(save, call_id, redacted_audio.not_made(run.errors[stage]))
 
 
 async def _save_unavailable(save: Callable[..., Awaitable[bool]], call_id: str, reason: str) -> None:
@@ -366,10 +362,16 @@ async def _stage_models(backend: StageBackend) -> dict[str, str]:
         return {}
 
 
+def finished_status(errors: dict[str, str]) -> tuple[str, str | None]:
+    """A finished run's call status and error from its failed stages (stage -> message): failed
+    when a required stage failed, partial when another did, else completed."""
+    failed_required = REQUIRED_STAGES & errors.keys()
+    status = CallStatus.FAILED if failed_required else (CallStatus.PARTIAL if errors else CallStatus.COMPLETED)
+    return status, "; ".join(f"{stage}: {message}" for stage, message in errors.items()) or None
+
+
 async def _finish(run: _Run, analysis: CallAnalysis) -> CallAnalysis:
-    failed_required = REQUIRED_STAGES & run.errors.keys()
-    status = CallStatus.FAILED if failed_required else (CallStatus.PARTIAL if run.errors else CallStatus.COMPLETED)
-    error = "; ".join(f"{stage}: {message}" for stage, message in run.errors.items()) or None
+    status, error = finished_status(run.errors)
     analysis.timings = dict(run.timings)
     analysis.errors = dict(run.errors) or None
     if run.store is not None:

@@ -9,12 +9,17 @@ PII, never less. A span that names no stored segment either cannot be placed, so
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from callytics_ray.audio.redact import AudioSpan, RedactedRecording
 from callytics_ray.errors import StageError
 from callytics_ray.result import CallAnalysis
 from callytics_ray.storage.models import AppliedSpan, AudioRedaction, RedactedSpan
 from callytics_ray.storage.tables import utcnow
+
+if TYPE_CHECKING:
+    from callytics_ray.pipeline.orchestrator import StageBackend
+    from callytics_ray.pipeline.request import CallRequest
 
 
 STAGE = "audio_redaction"
@@ -65,3 +70,30 @@ def identical() -> AudioRedaction:
 
 def unavailable(reason: str) -> AudioRedaction:
     return AudioRedaction(state="unavailable", created_at=utcnow(), reason=reason)
+
+
+def spans_unknown(redaction_error: str) -> str:
+    """Why there is no copy when the text's PII redaction failed."""
+    return f"PII redaction failed, so where the recording holds PII is unknown ({redaction_error})"
+
+
+def not_made(error: str) -> str:
+    """Why there is no copy when making it failed."""
+    return f"the redacted copy could not be made: {error}"
+
+
+async def make_copy(
+    analysis: CallAnalysis, request: CallRequest, backend: StageBackend
+) -> tuple[AudioRedaction, bytes | None]:
+    """The redacted copy of `request`'s recording for `analysis`'s PII spans, made by `backend`'s
+    audio stage (`StageBackend.redact_audio`): (its description, its bytes). Without PII the
+    original is the copy (no bytes).
+
+    Raises:
+        StageError: a span cannot be placed (`pii_spans`); whatever the audio stage raises.
+    """
+    spans = pii_spans(analysis)
+    if not spans:
+        return identical(), None
+    recording = await backend.redact_audio(request, audio_spans(spans))
+    return redacted(recording, spans), recording.data

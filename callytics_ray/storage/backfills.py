@@ -17,9 +17,12 @@ from sqlmodel import Session, select
 
 from callytics_ray.analytics import CategoryMatch, Scorecard
 from callytics_ray.errors import NotFoundError
-from callytics_ray.storage.base import Repository, writes
+from callytics_ray.result import CallAnalysis
+from callytics_ray.storage.base import Repository, find_call, writes
+from callytics_ray.storage.calls import write_analysis
 from callytics_ray.storage.filters import as_utc, call_conditions
-from callytics_ray.storage.models import CallFilter
+from callytics_ray.storage.models import AudioRedaction, CallFilter
+from callytics_ray.storage.recordings import write_redaction
 from callytics_ray.storage.tables import (
     Analysis,
     Backfill,
@@ -30,10 +33,14 @@ from callytics_ray.storage.tables import (
     CallCategory,
     CallScorecard,
     CallStatus,
+    RedactedCallAudio,
     utcnow,
 )
 
-BackfillKind = Literal["rescore", "recategorize", "reassess"]
+BackfillKind = Literal["rescore", "recategorize", "reassess", "reanalyze", "redact_audio"]
+# Kinds that run stored audio through the pipeline's stages (heavy: small chunks, bounded
+# concurrency) rather than assess stored analyses (pure Python).
+AUDIO_KINDS = frozenset({"reanalyze", "redact_audio"})
 # What a backfill replaces in each call's stored results: nothing, the rows of the named rubrics
 # (category sets) only, or all of them (the ones "in force" now replace whatever was there).
 ReplaceMode = Literal["none", "named", "all"]
@@ -77,6 +84,8 @@ class BackfillSpec(BaseModel):
     category_sets: tuple[ConfigRef, ...] = ()
     filter: BackfillFilter = BackfillFilter()
     reason: str | None = None
+    variant: str | None = None
+    asr_model: str | None = None
 
 
 class BackfillRecord(BaseModel):
@@ -91,6 +100,9 @@ class BackfillRecord(BaseModel):
     category_sets: list[ConfigRef]
     filter: BackfillFilter
     reason: str | None = None
+    variant: str | None = Field(None, description="reanalyze: the A/B variant whose recognizer runs the calls "
+                                "again (none: the default recognizer)")
+    asr_model: str | None = Field(None, description="reanalyze: the recognizer's model, when it was asked for by name")
     status: str
     chunk_size: int
     chunks: int
@@ -157,13 +169,70 @@ class ChunkWork(BaseModel):
     call_ids: tuple[str, ...]
 
 
+class AnalysisProvenance(BaseModel):
+    """Which recognizer variant and models made an analysis (`CallAnalysis.variant`, `.models`)."""
+
+    variant: str | None = None
+    models: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, analysis: CallAnalysis) -> AnalysisProvenance:
+        return cls(variant=analysis.variant, models=dict(analysis.models))
+
+
+class ReanalysedCall(BaseModel):
+    """A call's new analysis, with the status and error the call is stored with."""
+
+    analysis: CallAnalysis
+    status: str
+    error: str | None = None
+
+
+class RedactedCopy(BaseModel):
+    """A call's new redacted recording: its description and, for state "redacted", its bytes."""
+
+    redaction: AudioRedaction
+    data: bytes | None = None
+
+
 class CallOutcome(BaseModel):
-    """One call's new results (the parts the job applies; None: not applied), or why it failed."""
+    """One call's new results (the parts the job applies; None: not applied), or why it failed.
+
+    Attributes:
+        reanalysed / redacted_copy: what a `reanalyze` / `redact_audio` job stores for the call.
+        previous: the analysis stored before a re-analysis (replaced, or kept on an error),
+            recorded in the chunk's outcomes.
+    """
 
     call_id: str
     scorecards: list[Scorecard] | None = None
     categories: list[CategoryMatch] | None = None
+    reanalysed: ReanalysedCall | None = None
+    redacted_copy: RedactedCopy | None = None
+    previous: AnalysisProvenance | None = None
     error: str | None = None
+
+    def record(self) -> CallOutcomeRecord:
+        return CallOutcomeRecord(
+            call_id=self.call_id, error=self.error, previous=self.previous,
+            analysis=AnalysisProvenance.of(self.reanalysed.analysis) if self.reanalysed else None,
+            status=self.reanalysed.status if self.reanalysed else None,
+            redacted_audio=self.redacted_copy.redaction.state if self.redacted_copy else None,
+        )
+
+
+class CallOutcomeRecord(BaseModel):
+    """What a backfill did to one call, as stored with its chunk."""
+
+    call_id: str
+    error: str | None = Field(None, description="why the call was left as it was (e.g. its original recording "
+                              "was deleted by retention)")
+    previous: AnalysisProvenance | None = Field(None, description="reanalyze: the analysis stored before the job "
+                                                "(replaced, or kept when `error` says why)")
+    analysis: AnalysisProvenance | None = Field(None, description="reanalyze: the analysis stored now")
+    status: str | None = Field(None, description="reanalyze: the call's status after it (completed or partial)")
+    redacted_audio: str | None = Field(None, description="the redacted copy's state when the job stored one: "
+                                       "redacted, identical (no PII) or unavailable")
 
 
 class ChunkResult(BaseModel):
@@ -194,17 +263,18 @@ class BackfillRepository(Repository):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         with Session(self.engine) as session:
-            call_ids = session.exec(
-                select(Call.id).where(Call.status.in_(_SCORABLE), *call_conditions(spec.filter.call_filter(tenant)))
-                .order_by(Call.created_at, Call.id)
-            ).all()
+            query = select(Call.id).where(Call.status.in_(_SCORABLE), *call_conditions(spec.filter.call_filter(tenant)))
+            if spec.kind == "redact_audio":  # only the calls that have no copy yet
+                query = query.outerjoin(RedactedCallAudio, RedactedCallAudio.call_id == Call.id).where(
+                    RedactedCallAudio.call_id.is_(None))
+            call_ids = session.exec(query.order_by(Call.created_at, Call.id)).all()
             chunks = [call_ids[i:i + chunk_size] for i in range(0, len(call_ids), chunk_size)]
             row = Backfill(
                 id=str(uuid.uuid4()), tenant=tenant, kind=spec.kind, reason=spec.reason,
                 rubrics_mode=spec.rubrics_mode, rubrics_json=_refs_json(spec.rubrics),
                 category_sets_mode=spec.category_sets_mode, category_sets_json=_refs_json(spec.category_sets),
                 filter_json=spec.filter.model_dump_json(), chunk_size=chunk_size, chunks=len(chunks),
-                total=len(call_ids),
+                total=len(call_ids), variant=spec.variant, asr_model=spec.asr_model,
             )
             if not call_ids:
                 row.status, row.finished_at = BackfillStatus.DONE, utcnow()
@@ -253,6 +323,21 @@ class BackfillRepository(Repository):
                 .order_by(BackfillChunk.position)
             ).all()
             return [ChunkWork(backfill_id=backfill_id, position=p, call_ids=tuple(json.loads(ids))) for p, ids in rows]
+
+    def backfill_outcomes(self, backfill_id: str, *, tenant: str | None = None) -> list[CallOutcomeRecord]:
+        """What the job did to each call of its stored chunks, in chunk order.
+
+        Raises:
+            NotFoundError: no such job (for this tenant).
+        """
+        self.get_backfill(backfill_id, tenant=tenant)
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(BackfillChunk.outcomes_json)
+                .where(BackfillChunk.backfill_id == backfill_id, BackfillChunk.outcomes_json.is_not(None))
+                .order_by(BackfillChunk.position)
+            ).all()
+        return [CallOutcomeRecord.model_validate(o) for raw in rows for o in json.loads(raw)]
 
     def stored_analyses(self, call_ids: list[str] | tuple[str, ...]) -> dict[str, str]:
         """The stored analysis JSON of each of `call_ids` that has one (one query)."""
@@ -312,8 +397,11 @@ class BackfillRepository(Repository):
         Returns:
             whether the chunk was stored; False tells the driver to stop.
         """
-        done, failed = result.done, result.failed
         with Session(self.engine) as session:
+            job = session.get(Backfill, result.backfill_id)
+            if job is not None and job.kind in AUDIO_KINDS:
+                result = _still_finished(session, result)
+            done, failed = result.done, result.failed
             conn = session.connection()
             counted = conn.execute(
                 update(Backfill)
@@ -326,12 +414,21 @@ class BackfillRepository(Repository):
                 update(BackfillChunk)
                 .where(BackfillChunk.backfill_id == result.backfill_id, BackfillChunk.position == result.position,
                        BackfillChunk.status == "pending")
-                .values(status="done", done=done, failed=failed, finished_at=utcnow())
+                .values(status="done", done=done, failed=failed, finished_at=utcnow(),
+                        outcomes_json=json.dumps([o.record().model_dump(mode="json", exclude_none=True)
+                                                  for o in result.outcomes]))
             ).rowcount == 1
             if not marked:
                 session.rollback()
                 return False
-            _store_outcomes(conn, session.get(Backfill, result.backfill_id), result.outcomes)
+            if job.kind in AUDIO_KINDS:
+                _store_audio_outcomes(session, result.outcomes)
+                # Only a new analysis is assessed; a call left as it was keeps its assessment (its
+                # error is the job's, not the scoring's), and a redacted copy changes no score.
+                assessed = [o for o in result.outcomes if o.error is None and o.reanalysed is not None]
+            else:
+                assessed = result.outcomes
+            _store_outcomes(conn, job, assessed)
             session.commit()
             return True
 
@@ -376,6 +473,36 @@ class BackfillRepository(Repository):
                 .values(status=BackfillStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
             ).rowcount == 1
         return self.get_backfill(backfill_id), cancelled
+
+
+def _still_finished(session: Session, result: ChunkResult) -> ChunkResult:
+    """The chunk with each call that was deleted, re-run or leased since it was computed turned
+    into an error outcome: its new analysis or copy would overwrite a newer one. Its row is
+    locked until the chunk commits (PostgreSQL; SQLite has one writer at a time)."""
+    ids = [o.call_id for o in result.outcomes if o.error is None]
+    idle = set(session.exec(
+        select(Call.id).where(Call.id.in_(ids), Call.status.in_(_SCORABLE), Call.claimed_by.is_(None))
+        .with_for_update()
+    ).all()) if ids else set()
+    outcomes = [o if o.error is not None or o.call_id in idle else
+                o.model_copy(update={"reanalysed": None, "redacted_copy": None, "scorecards": None, "categories": None,
+                                     "error": "the call was deleted, retried or is running since the chunk began"})
+                for o in result.outcomes]
+    return result.model_copy(update={"outcomes": outcomes})
+
+
+def _store_audio_outcomes(session: Session, outcomes: list[CallOutcome]) -> None:
+    """A re-analysis replaces the call's analysis (and status); either kind stores its new copy."""
+    for outcome in outcomes:
+        if outcome.error is not None:
+            continue
+        if outcome.reanalysed is not None:
+            new = outcome.reanalysed
+            write_analysis(session, find_call(session, outcome.call_id, None), new.analysis, status=new.status,
+                           error=new.error, replace_variant=True)
+        if outcome.redacted_copy is not None:
+            write_redaction(session, outcome.call_id, outcome.redacted_copy.redaction, outcome.redacted_copy.data)
+    session.flush()
 
 
 def _refs_json(refs: tuple[ConfigRef, ...]) -> str:

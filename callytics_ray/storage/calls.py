@@ -220,45 +220,7 @@ class CallRepository(Repository):
             if call is None:
                 call = Call(id=analysis.call_id, tenant=tenant, source_name=analysis.source,
                             created_at=as_utc(analysis.created_at))
-            call.status, call.error, call.updated_at = status, error, utcnow()
-            call.duration_s = analysis.audio.duration_s if analysis.audio else None
-            call.language = analysis.language
-            call.language_probability = analysis.language_probability
-            call.variant = analysis.variant or call.variant
-            call_sentiment = getattr(analysis, "sentiment", None)
-            if call_sentiment is not None:
-                call.sentiment_label = call_sentiment.label
-                call.sentiment_score = call_sentiment.score
-            facts = headline(analysis)
-            call.agent_talk_share = facts.agent_talk_share
-            call.agent_interruptions = facts.agent_interruptions
-            call.agent_speaking_rate_wpm = facts.agent_speaking_rate_wpm
-            call.flags = "".join(f",{f.value}" for f in facts.flags) + "," if facts.flags else None
-            session.add(call)
-            session.flush()
-            fts.unindex_call(session.connection(), call.id)
-            session.exec(delete(Word).where(Word.call_id == call.id))
-            session.exec(delete(Utterance).where(Utterance.call_id == call.id))
-            index_rows: list[tuple[int, str, str]] = []
-            for position, segment in enumerate(analysis.segments):
-                utterance = Utterance(
-                    call_id=call.id, position=position, start=segment.start, end=segment.end,
-                    speaker=segment.speaker, role=segment.role, channel=segment.channel, text=segment.text,
-                    sentiment_label=segment.sentiment.label if segment.sentiment else None,
-                    sentiment_score=segment.sentiment.score if segment.sentiment else None,
-                )
-                session.add(utterance)
-                session.flush()
-                session.add_all(
-                    Word(call_id=call.id, utterance_id=utterance.id, position=i, start=w.start, end=w.end,
-                         text=w.text[:256], probability=w.probability)
-                    for i, w in enumerate(segment.words)
-                )
-                index_rows.append((utterance.id, call.id, segment.text))
-            fts.index_utterances(session.connection(), index_rows)
-            row = session.get(Analysis, call.id) or Analysis(call_id=call.id, result_json="")
-            row.result_json, row.created_at = analysis.model_dump_json(exclude_none=True), utcnow()
-            session.add(row)
+            write_analysis(session, call, analysis, status=status, error=error)
             session.commit()
 
     def get_analysis(self, call_id: str, *, tenant: str | None = None) -> CallAnalysis:
@@ -288,6 +250,57 @@ class CallRepository(Repository):
             if row is None:
                 raise NotFoundError(_no_audio(find_call(session, call_id, None)))
             return bytes(row.data), row.filename
+
+
+def write_analysis(session: Session, call: Call, analysis: CallAnalysis, *, status: str, error: str | None,
+                   replace_variant: bool = False) -> None:
+    """Write `analysis` as `call`'s result (its row, utterances, words, text index) in `session`'s
+    transaction, without committing: `save_analysis`, and a re-analysis backfill's chunk.
+
+    Args:
+        replace_variant: take the analysis's variant even when it has none (a call re-analysed by
+            the default recognizer is no longer on its A/B arm); by default a run without one
+            keeps the call's.
+    """
+    call.status, call.error, call.updated_at = status, error, utcnow()
+    call.duration_s = analysis.audio.duration_s if analysis.audio else None
+    call.language = analysis.language
+    call.language_probability = analysis.language_probability
+    call.variant = analysis.variant if replace_variant else (analysis.variant or call.variant)
+    call_sentiment = getattr(analysis, "sentiment", None)
+    if call_sentiment is not None:
+        call.sentiment_label = call_sentiment.label
+        call.sentiment_score = call_sentiment.score
+    facts = headline(analysis)
+    call.agent_talk_share = facts.agent_talk_share
+    call.agent_interruptions = facts.agent_interruptions
+    call.agent_speaking_rate_wpm = facts.agent_speaking_rate_wpm
+    call.flags = "".join(f",{f.value}" for f in facts.flags) + "," if facts.flags else None
+    session.add(call)
+    session.flush()
+    fts.unindex_call(session.connection(), call.id)
+    session.exec(delete(Word).where(Word.call_id == call.id))
+    session.exec(delete(Utterance).where(Utterance.call_id == call.id))
+    index_rows: list[tuple[int, str, str]] = []
+    for position, segment in enumerate(analysis.segments):
+        utterance = Utterance(
+            call_id=call.id, position=position, start=segment.start, end=segment.end,
+            speaker=segment.speaker, role=segment.role, channel=segment.channel, text=segment.text,
+            sentiment_label=segment.sentiment.label if segment.sentiment else None,
+            sentiment_score=segment.sentiment.score if segment.sentiment else None,
+        )
+        session.add(utterance)
+        session.flush()
+        session.add_all(
+            Word(call_id=call.id, utterance_id=utterance.id, position=i, start=w.start, end=w.end,
+                 text=w.text[:256], probability=w.probability)
+            for i, w in enumerate(segment.words)
+        )
+        index_rows.append((utterance.id, call.id, segment.text))
+    fts.index_utterances(session.connection(), index_rows)
+    row = session.get(Analysis, call.id) or Analysis(call_id=call.id, result_json="")
+    row.result_json, row.created_at = analysis.model_dump_json(exclude_none=True), utcnow()
+    session.add(row)
 
 
 def _no_audio(call: Call) -> str:

@@ -31,11 +31,7 @@ class RecordingRepository(Repository):
         """
         with Session(self.engine) as session:
             find_call(session, call_id, None)
-            row = session.get(RedactedCallAudio, call_id) or RedactedCallAudio(call_id=call_id, state="", info_json="")
-            row.state, row.created_at = redaction.state, redaction.created_at
-            row.info_json = redaction.model_dump_json(exclude_none=True)
-            row.content_type, row.data = redaction.content_type, data
-            session.add(row)
+            write_redaction(session, call_id, redaction, data)
             session.commit()
 
     def recording_info(self, call_id: str, *, tenant: str | None = None) -> RecordingInfo:
@@ -116,3 +112,12 @@ class RecordingRepository(Repository):
             session.execute(delete(CallAudio).where(CallAudio.call_id == call_id))
             session.commit()
             return True
+
+
+def write_redaction(session: Session, call_id: str, redaction: AudioRedaction, data: bytes | None) -> None:
+    """Store (or replace) the call's redacted copy in `session`'s transaction, without committing."""
+    row = session.get(RedactedCallAudio, call_id) or RedactedCallAudio(call_id=call_id, state="", info_json="")
+    row.state, row.created_at = redaction.state, redaction.created_at
+    row.info_json = redaction.model_dump_json(exclude_none=True)
+    row.content_type, row.data = redaction.content_type, data
+    session.add(row)

@@ -316,7 +316,11 @@ class Backfill(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     tenant: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16)  # rescore | recategorize | reassess
+    kind: str = Field(max_length=16)  # rescore | recategorize | reassess | reanalyze | redact_audio
+    # reanalyze: the A/B variant whose recognizer runs the calls again (None: the default one),
+    # and the model that recognizer was asked for by name, if it was.
+    variant: str | None = Field(default=None, max_length=64)
+    asr_model: str | None = Field(default=None, max_length=256)
     rubrics_mode: str = Field(max_length=8)  # none | named | all (what a scorecard write replaces)
     rubrics_json: str = Field(sa_column=Column(Text, nullable=False))  # [{"name", "version"}]
     category_sets_mode: str = Field(max_length=8)
@@ -358,3 +362,6 @@ class BackfillChunk(SQLModel, table=True):
     done: int = 0
     failed: int = 0
     finished_at: datetime | None = None
+    # Per call, what the chunk did ([CallOutcomeRecord]): its error, and for a re-analysis the
+    # models and variant of the analysis it replaced (the store keeps no analysis history).
+    outcomes_json: str | None = Field(default=None, sa_column=Column(Text))

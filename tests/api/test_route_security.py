@@ -173,6 +173,8 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("GET", "/v1/backfills"): Check("read", leaks=lambda w: (w.backfill_id,)),
     ("GET", "/v1/backfills/{backfill_id}"): Check("read", target=lambda w: ({"backfill_id": w.backfill_id}, {}, None),
                                                   isolated=True),
+    ("GET", "/v1/backfills/{backfill_id}/outcomes"): Check(
+        "read", target=lambda w: ({"backfill_id": w.backfill_id}, {}, None), isolated=True),
     # The job may have finished (409: nothing to cancel) or still run (200) when the owner asks.
     ("POST", "/v1/backfills/{backfill_id}:cancel"): Check(
         "admin", target=lambda w: ({"backfill_id": w.backfill_id}, {}, None), isolated=True, owner_status=(200, 409)),

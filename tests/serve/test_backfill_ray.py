@@ -75,3 +75,27 @@ def _job(client, job_id: str) -> SimpleNamespace:
     reply = client.get(f"/v1/backfills/{job_id}")
     assert reply.status_code == 200, reply.text
     return SimpleNamespace(**reply.json())
+
+
+@pytest.mark.slow
+def test_a_reanalysis_on_the_serve_app_runs_through_the_variants_recognizer_deployment(deployed: DeployedApp,
+                                                                                       stereo_call_path):
+    from tests.serve.conftest import upload
+
+    tenant_key = deployed.api_key("submit", "read", "admin", tenant="reanalysis")
+    with deployed.client(tenant_key) as client:
+        call = upload(client, stereo_call_path).json()
+        assert call["status"] == "completed", call
+        other = "tiny-en" if call["variant"] == "base" else "base"
+
+        started = client.post("/v1/backfills", json={"kind": "reanalyze", "variant": other})
+        assert started.status_code == 202, started.text
+        seen = follow(lambda: _job(client, started.json()["id"]), timeout_s=300)
+        assert (seen[-1].status, seen[-1].done, seen[-1].failed, seen[-1].executor) == ("done", 1, 0, "pipeline")
+        [outcome] = client.get(f"/v1/backfills/{seen[-1].id}/outcomes").json()["items"]
+        assert outcome["previous"]["variant"] == call["variant"] and outcome["analysis"]["variant"] == other
+        now = client.get(f"/v1/calls/{call['id']}").json()
+        assert (now["variant"], now["result"]["variant"]) == (other, other)
+        assert now["result"]["models"]["asr"] != call["result"]["models"]["asr"]
+        assert now["recording"]["redacted"]["state"] == "identical"
+        assert client.post("/v1/backfills", json={"kind": "reanalyze", "variant": "nope"}).status_code == 422

@@ -185,6 +185,7 @@ SCENARIO: list[tuple[str, Callable[[CallStore], Any]]] = [
         compute_chunk(s, load_plan(s, s.get_backfill(_job(s))), s.pending_backfill_chunks(_job(s))[0]),
         worker_id="driver-1", lease_s=60.0)),
     ("end_backfill", lambda s: s.end_backfill(_job(s), "driver-1").done == 1),
+    ("backfill_outcomes", lambda s: [o.call_id for o in s.backfill_outcomes(_job(s), tenant="acme")] == ["c-1"]),
     ("release_backfill", lambda s: s.release_backfill(_job(s), "driver-1") is None),
     ("cancel_backfill", lambda s: s.cancel_backfill(_job(s), tenant="acme")[1] is False),
     ("release_call", lambda s: s.release_call("c-1", "worker-1") is None),
