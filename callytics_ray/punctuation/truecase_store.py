@@ -12,8 +12,11 @@ open, lacks the completion marker, or is shorter than its header says is rebuilt
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import functools
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -22,6 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,26 +44,31 @@ STORE_FORMAT = "2"
 _BUILD_TIMEOUT_S = 900
 
 
+def _package_dir() -> Path:
+    # Found, not imported: `import truecase` imports NLTK, which imports scipy, pandas and
+    # scikit-learn (~100 MB private memory) for tokenisers the stage never uses.
+    spec = importlib.util.find_spec("truecase")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("true-casing needs `pip install truecase==0.0.14`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _version() -> str:
+    return importlib.metadata.version("truecase")
+
+
 def source_file() -> Path:
     """The pickled statistics that ship with the installed `truecase` package."""
-    try:
-        import truecase
-    except ImportError as err:
-        raise ImportError("true-casing needs `pip install truecase==0.0.14`") from err
-    return Path(truecase.__file__).parent / "data" / "english.dist"
+    return _package_dir() / "data" / "english.dist"
 
 
 def _source_signature(source: Path) -> str:
-    import truecase
-
-    return f"truecase={truecase.__version__};size={source.stat().st_size};format={STORE_FORMAT}"
+    return f"truecase={_version()};size={source.stat().st_size};format={STORE_FORMAT}"
 
 
 def store_path(cache_dir: Path) -> Path:
     """Where the store for the installed `truecase` lives under `cache_dir`."""
-    import truecase
-
-    return cache_dir / "truecase" / f"english-{truecase.__version__}.sqlite"
+    return cache_dir / "truecase" / f"english-{_version()}.sqlite"
 
 
 def ensure_store(cache_dir: Path, *, source: Path | None = None) -> Path:
@@ -264,14 +273,44 @@ def statistics_from_store(path: Path) -> Any:
     The library's own scoring (get_score, get_true_case_from_tokens) runs unchanged; only its
     constructor, which would unpickle the dicts, is skipped.
     """
-    from truecase.TrueCaser import TrueCaser as Statistics
-
-    statistics = Statistics.__new__(Statistics)
+    statistics_class = library_truecaser_class()
+    statistics = statistics_class.__new__(statistics_class)
     reader = StoreReader(path)
     for table, attribute in COUNT_TABLES.items():
         setattr(statistics, attribute, CountTable(reader, table))
     statistics.word_casing_lookup = CasingTable(reader)
     return statistics
+
+
+def library_truecaser_class() -> type:
+    """`truecase.TrueCaser.TrueCaser`, executed from the installed package's own file, without NLTK.
+
+    The module imports NLTK only for raw-text tokenising (get_true_case) and detokenising, which
+    we never call: we hand it our own tokens. Its imports of `nltk...` get a stand-in that raises
+    if used; nothing else changes, and no global import state is touched (only this module's
+    `__import__` is replaced).
+    """
+    path = _package_dir() / "TrueCaser.py"
+    module = types.ModuleType("callytics_ray.punctuation._truecase_library")
+    module.__file__ = str(path)
+    module.__dict__["__builtins__"] = {**vars(builtins), "__import__": _import_without_nltk}
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)  # noqa: S102 - the installed package's file
+    return module.TrueCaser
+
+
+def _needs_nltk(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("tokenising raw text needs NLTK; callytics hands TrueCaser its own word tokens")
+
+
+_NLTK_STAND_IN = types.SimpleNamespace(
+    word_tokenize=_needs_nltk, TreebankWordDetokenizer=_needs_nltk, tokenize=None, __name__="nltk"
+)
+
+
+def _import_without_nltk(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    if name == "nltk" or name.startswith("nltk."):
+        return _NLTK_STAND_IN
+    return builtins.__import__(name, globals, locals, fromlist, level)
 
 
 if __name__ == "__main__":
