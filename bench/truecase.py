@@ -131,8 +131,8 @@ def main() -> None:
         for b, r in results.items()
     )
     body = (
-        f"`python -m bench.truecase --write`: {words} words in {sentences} sentences of real transcripts "
-        f"and {len(CRAFTED)} crafted ones, each backend in a fresh process. Load = open the statistics "
+        f"`python -m bench.truecase --write`: {words} words in {sentences - len(CRAFTED)} sentences of real "
+        f"transcripts and {len(CRAFTED)} crafted ones, each backend in a fresh process. Load = open the statistics "
         "(dicts: import the library, which imports NLTK, and unpickle english.dist; SQLite: run the "
         "library's module without NLTK, connect lazily at the first lookup); USS = private memory that "
         "loading plus casing every sentence once adds; first pass = words/s "
