@@ -251,6 +251,14 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
             print(f"{kind:<20} {ref}: {err}", file=sys.stderr)
             continue
         print(f"{kind:<20} {ref} -> {path}")
+    # The punctuation stage's true-casing statistics, as the SQLite store it reads at run time.
+    from callytics_ray.punctuation.truecase_store import ensure_store
+
+    try:
+        print(f"{'truecase':<20} english.dist -> {ensure_store(settings.cache_dir)}")
+    except (ImportError, RuntimeError, OSError) as err:
+        failed += 1
+        print(f"{'truecase':<20} english.dist: {err}", file=sys.stderr)
     if failed:
         raise CliError(f"{failed} model(s) could not be fetched (see above)")
     return 0

@@ -63,12 +63,13 @@ class Punctuator:
             ModelNotFoundError: the configured model cannot be found or loaded.
         """
         config = settings.punctuation
+        truecaser = TrueCaser(settings.cache_dir)
         if config.model is None:
-            return cls()
+            return cls(truecaser=truecaser)
         from callytics_ray.punctuation.model import ModelRestorer
 
         path = resolve_model(config.model, kind="punctuation", cache_dir=settings.cache_dir, offline=settings.offline)
-        return cls(ModelRestorer(path, device=torch_device(config.device)))
+        return cls(ModelRestorer(path, device=torch_device(config.device)), truecaser=truecaser)
 
     @property
     def method(self) -> str:

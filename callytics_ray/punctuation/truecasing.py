@@ -1,7 +1,9 @@
 """English true-casing with the statistics that ship in the `truecase` package.
 
 `truecase`'s own entry point tokenises with NLTK's punkt data, which is not installed; we hand it
-our own word tokens instead, one in, one out, so word timings stay attached.
+our own word tokens instead, one in, one out, so word timings stay attached. Its statistics are
+read from a SQLite store built once under the model cache (punctuation/truecase_store.py) rather
+than unpickled into ~380 MB of dicts in every process.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -16,26 +19,31 @@ logger = logging.getLogger(__name__)
 class TrueCaser:
     """Restores English capitalisation of lower-cased words (names, "I", sentence starts).
 
-    The statistics load on first use (about 4 s, 200 MB), once per instance.
+    The store is built on first use when the cache has none (about a minute, in a child process;
+    `callytics models prefetch` builds it ahead), then opened read-only: a few MB per process.
 
     Example:
-        >>> TrueCaser().case(["hello", "i", "am", "john", "from", "new", "york"])
+        >>> TrueCaser(Path("~/.cache/callytics")).case(["hello", "i", "am", "john", "from", "new", "york"])
         ['Hello', 'I', 'am', 'John', 'from', 'New', 'York']
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self._cache_dir = cache_dir
         self._model = None
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._model is None:
-                try:
-                    from truecase.TrueCaser import TrueCaser as _Statistics
-                except ImportError as err:
-                    raise ImportError("true-casing needs `pip install truecase==0.0.14`") from err
-                logger.info("loading truecase statistics")
-                self._model = _Statistics()
+                from callytics_ray.punctuation.truecase_store import ensure_store, statistics_from_store
+
+                cache_dir = self._cache_dir
+                if cache_dir is None:
+                    from callytics_ray.settings import Settings
+
+                    cache_dir = Settings().cache_dir
+                self._model = statistics_from_store(ensure_store(cache_dir))
+                logger.info("true-casing statistics opened from the store under %s", cache_dir)
         return self._model
 
     def case(self, words: Sequence[str]) -> list[str]:

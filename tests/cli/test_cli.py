@@ -123,8 +123,10 @@ def test_models_prefetch_resolves_every_configured_model(env):
     done = run(["models", "prefetch"], env)
     assert done.returncode == 0, done.stderr
     kinds = {line.split()[0] for line in done.stdout.splitlines()}
-    assert kinds == {"whisper", "speaker-embedding", "speaker-segmentation", "sentence-embedding"}
-    assert all(Path(line.rsplit(" -> ", 1)[1]).is_dir() for line in done.stdout.splitlines())
+    assert kinds == {"whisper", "speaker-embedding", "speaker-segmentation", "sentence-embedding", "truecase"}
+    paths = [(line.split()[0], Path(line.rsplit(" -> ", 1)[1])) for line in done.stdout.splitlines()]
+    # Models resolve to directories; the true-casing store is one SQLite file built into the cache.
+    assert all(path.is_file() if kind == "truecase" else path.is_dir() for kind, path in paths)
 
 
 def test_models_prefetch_of_the_gpu_config_names_what_it_cannot_fetch(env):

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from callytics_ray.punctuation import Punctuator, split_sentences, word_ends_sentence
+from callytics_ray.punctuation import Punctuator, TrueCaser, split_sentences, word_ends_sentence
 from callytics_ray.settings import PunctuationOptions, PunctuationSettings, Settings
 from callytics_ray.types import Utterance
 from tests.nlp.conftest import make_utterance
 
 
 @pytest.fixture(scope="module")
-def punctuator() -> Punctuator:
-    return Punctuator()
+def punctuator(model_cache) -> Punctuator:
+    return Punctuator(truecaser=TrueCaser(model_cache))
 
 
 def test_keeps_whisper_punctuation(punctuator):
