@@ -246,7 +246,6 @@ class LocalCluster:
             raise ClusterError("start the head node first")
         temp_dir = self.temp_dir / f"n{len(self.worker_nodes) + 2}"  # short: Ray's socket paths live under it
         temp_dir.mkdir(parents=True, exist_ok=True)
-        before = self.alive_nodes()
         command = [
             str(_RAY), "start", "--block", f"--address={self.gcs_address}", "--node-ip-address=127.0.0.1",
             f"--num-cpus={num_cpus}", "--num-gpus=0", f"--object-store-memory={object_store_mb * 2**20}",
@@ -257,7 +256,8 @@ class LocalCluster:
         node = WorkerNode(temp_dir, process)
         self.worker_nodes.append(node)
         deadline = time.monotonic() + timeout_s
-        while self.alive_nodes() <= before:
+        # Count every node: a head that has just started may not be listed itself yet.
+        while self.alive_nodes() < 1 + sum(1 for n in self.worker_nodes if n.process.poll() is None):
             if process.poll() is not None:
                 raise ClusterError(f"ray start (worker) exited with {process.returncode}; see {temp_dir}/ray-start.log")
             if time.monotonic() > deadline:
