@@ -10,11 +10,11 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
   stored, duplicates, completed, latency (accepted to finished, server clock) p50/p95/max and the
   peak memory (PSS) of the cluster's processes.
 - chaos: calls at a steady pace while one replica of every deployment (the gateway and the
-  database service included) is killed with SIGKILL at random moments; with `--second-node`, the
-  cluster has a second (worker) node on this machine, Serve spreads the replicas over both, and
-  after the replica kills that node's raylet is killed with SIGKILL too (every replica on it dies at
-  once, the head marks the node dead, Serve starts the replicas again on the head). Every call
-  must end final (completed, or partial/failed with its reason), be stored once and finished once.
+  database service included) is killed with SIGKILL at random moments. Unless `--no-second-node`,
+  the cluster has a second (worker) node on this machine, Serve spreads the replicas over both,
+  and first that node's raylet is killed with SIGKILL (every replica on it dies at once, the head
+  marks the node dead, Serve starts the replicas again on the head). Every call must end final
+  (completed, or partial/failed with its reason), be stored once and finished once.
 - pg_restart: the app on PostgreSQL (a server of the bench's own); calls submitted before, during
   and after the server is stopped and started again while the first ones are analysed. Nothing
   accepted is lost (every call final, stored once); submissions during the outage get
@@ -29,7 +29,7 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
 Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
 `reliability-figures` markers.
 
-Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--second-node] [--flaky 20] [--flaky-rate 0.3]
+Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--no-second-node] [--flaky 20] [--flaky-rate 0.3]
                                    [--soak 300] [--pg-restart 6]
 (a phase given 0 is skipped: `--burst 0 --chaos 0 --flaky 0 --soak 0 --pg-restart 3` runs only pg_restart)
 """
@@ -70,7 +70,7 @@ from callytics_ray.errors import AudioError  # noqa: E402
 from callytics_ray.settings import serve_app_settings  # noqa: E402
 from callytics_ray.storage import make_engine  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402
-from deployments.local_cluster import WorkerNode, session_pids  # noqa: E402
+from deployments.local_cluster import WorkerNode  # noqa: E402
 from tests.nlp.llm_server import ChatServer  # noqa: E402
 from tests.postgres_server import OwnPostgres  # noqa: E402
 
@@ -235,7 +235,7 @@ def burst(app: RunningApp, clips: list[Path], *, calls: int, duplicates: int, ke
     jobs += [(i, path, key) for i, path, key in jobs if key][:duplicates]  # the same key and content again
     random.Random(7).shuffle(jobs)
     started = time.monotonic()
-    with ResourceSampler(lambda: session_pids(app.cluster.session_leader)) as sampler:
+    with ResourceSampler(app.cluster.pids) as sampler:
         with ThreadPoolExecutor(len(jobs)) as pool:
             answers = list(pool.map(lambda job: (job, submit(clients[job[0] % keys], tally, job[1], key=job[2])), jobs))
         accepted = {a.json()["id"] for _, a in answers if a.status_code in (200, 202)}
@@ -577,9 +577,9 @@ def main() -> int:
     parser.add_argument("--chaos", type=int, default=30, help="calls while replicas are killed")
     parser.add_argument("--chaos-gap", type=float, nargs=2, default=(3.0, 10.0), metavar=("MIN_S", "MAX_S"),
                         help="seconds between two kills")
-    parser.add_argument("--second-node", action="store_true",
-                        help="run the app on two nodes and kill the second one's raylet in the chaos phase "
-                             "(about 0.5 GB more memory)")
+    parser.add_argument("--second-node", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the first phases on two nodes and kill the second one's raylet in the chaos "
+                             "phase (its Ray processes take about 0.5 GB)")
     parser.add_argument("--pg-restart", type=int, default=6,
                         help="calls before, during and after a PostgreSQL restart (each; the app runs on PostgreSQL)")
     parser.add_argument("--pg-outage", type=float, default=20.0, help="seconds the PostgreSQL server stays down")
@@ -603,12 +603,13 @@ def main() -> int:
                            "options": {"timeout_s": 5.0, "max_retries": 0, "backoff_initial_s": 0.2}}
         llm.slow_s = 7.0
         if args.burst or args.chaos or args.flaky or args.soak:
-            with running_app(config, work, worker_node_cpus=4 if args.second_node else 0) as app:
+            second_node = args.second_node and args.chaos > 0
+            with running_app(config, work, worker_node_cpus=4 if second_node else 0) as app:
                 if args.burst:
                     rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
                     logger.info("%s", rows[-1])
                 if args.chaos:
-                    node = app.cluster.worker_nodes[0] if args.second_node else None
+                    node = app.cluster.worker_nodes[0] if second_node else None
                     rows.append(chaos(app, clips, calls=args.chaos, gap_s=tuple(args.chaos_gap), node=node))
                     logger.info("%s", rows[-1])
                 if args.flaky:

@@ -180,6 +180,11 @@ class LocalCluster:
             raise ClusterError("the cluster is not running")
         return self._process.pid
 
+    def pids(self) -> list[int]:
+        """Every live process of the cluster: the head's session and each worker node's."""
+        return [pid for leader in (self.session_leader, *(n.process.pid for n in self.worker_nodes))
+                for pid in session_pids(leader)]
+
     def connect_driver(self, **init_kwargs: Any) -> None:
         """Make this process a Ray driver of the cluster (for DeploymentHandles); `ray.shutdown()` ends it."""
         for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
