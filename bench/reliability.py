@@ -10,8 +10,15 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
   stored, duplicates, completed, latency (accepted to finished, server clock) p50/p95/max and the
   peak memory (PSS) of the cluster's processes.
 - chaos: calls at a steady pace while one replica of every deployment (the gateway and the
-  database service included) is killed with SIGKILL at random moments. Every call must end final
+  database service included) is killed with SIGKILL at random moments. Unless `--no-second-node`,
+  the cluster has a second (worker) node on this machine, Serve spreads the replicas over both,
+  and first that node's raylet is killed with SIGKILL (every replica on it dies at once, the head
+  marks the node dead, Serve starts the replicas again on the head). Every call must end final
   (completed, or partial/failed with its reason), be stored once and finished once.
+- pg_restart: the app on PostgreSQL (a server of the bench's own); calls submitted before, during
+  and after the server is stopped and started again while the first ones are analysed. Nothing
+  accepted is lost (every call final, stored once); submissions during the outage get
+  `503 database_unavailable` with Retry-After and the client's later retry is accepted.
 - soak: calls one after another; every replica's memory (PSS), open descriptors and threads, and
   the object store, after a warm-up and at the end. Goal: no replica's PSS grows by more than 5%.
 - flaky LLM: calls while the LLM endpoint (a real local server speaking the OpenAI protocol)
@@ -28,9 +35,9 @@ store afterwards: what was accepted must be stored exactly once and end in a fin
 Writes its table to bench/RESULTS.md ("Reliability") and into docs/reliability.md between the
 `reliability-figures` markers.
 
-Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--flaky 20] [--flaky-rate 0.3] [--soak 300]
-       [--rollout 20]
-(a count of 0 skips that phase)
+Usage: python bench/reliability.py [--burst 100] [--chaos 30] [--no-second-node] [--flaky 20] [--flaky-rate 0.3]
+                                   [--soak 300] [--rollout 20] [--pg-restart 6]
+(a phase given 0 is skipped: `--burst 0 --chaos 0 --flaky 0 --soak 0 --rollout 0 --pg-restart 3` runs only pg_restart)
 """
 
 from __future__ import annotations
@@ -62,14 +69,16 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import DATA, default_cache_dir, machine, offline_models, write_section  # noqa: E402
-from bench.resources import ResourceSampler, session_pids  # noqa: E402
-from bench.serve_app import RunningApp, app_section, bench_profile, deployment_section, running_app  # noqa: E402
+from bench.resources import ResourceSampler  # noqa: E402
+from bench.serve_app import APP, RunningApp, app_section, bench_profile, deployment_section, running_app  # noqa: E402
 from callytics_ray.audio import load_audio  # noqa: E402
 from callytics_ray.errors import AudioError  # noqa: E402
 from callytics_ray.settings import serve_app_settings  # noqa: E402
 from callytics_ray.storage import make_engine  # noqa: E402
 from callytics_ray.storage.keys import create_api_key  # noqa: E402
+from deployments.local_cluster import WorkerNode  # noqa: E402
 from tests.nlp.llm_server import ChatServer  # noqa: E402
+from tests.postgres_server import OwnPostgres  # noqa: E402
 
 logger = logging.getLogger("bench.reliability")
 
@@ -115,15 +124,27 @@ class Tally:
 
     statuses: Counter[int] = field(default_factory=Counter)
     transport_errors: int = 0
+    # 503s that were not `database_unavailable` with a Retry-After (what a client is promised).
+    unexplained_503: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, status: int) -> None:
+    def count(self, response: httpx.Response) -> None:
         with self.lock:
-            self.statuses[status] += 1
+            self.statuses[response.status_code] += 1
+            if response.status_code == 503 and not (
+                    "Retry-After" in response.headers and error_code(response) == "database_unavailable"):
+                self.unexplained_503 += 1
 
     @property
     def server_errors(self) -> int:
         return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def error_code(response: httpx.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
@@ -131,7 +152,8 @@ def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
          **kwargs: Any) -> httpx.Response:
     """One request; a 429 is waited out (its Retry-After) and sent again. With `resend_on_failure`
     (idempotent requests only: reads, and uploads carrying an idempotency key) a 5xx or a dropped
-    connection is sent again after a pause, as a client facing a restarting server would.
+    connection is sent again after a pause (a 503's Retry-After), as a client facing a restarting
+    server would.
     `files` builds the multipart files afresh for each attempt."""
     for _ in range(max_tries):
         try:
@@ -143,11 +165,11 @@ def send(client: httpx.Client, tally: Tally, method: str, url: str, *,
                 raise
             time.sleep(2.0)
             continue
-        tally.count(response.status_code)
+        tally.count(response)
         if response.status_code == 429:
             time.sleep(float(response.headers.get("Retry-After", "1")) + random.uniform(0, 0.5))
         elif response.status_code >= 500 and resend_on_failure:
-            time.sleep(2.0)
+            time.sleep(float(response.headers.get("Retry-After", "2")))
         else:
             return response
     return response
@@ -221,7 +243,7 @@ def burst(app: RunningApp, clips: list[Path], *, calls: int, duplicates: int, ke
     jobs += [(i, path, key) for i, path, key in jobs if key][:duplicates]  # the same key and content again
     random.Random(7).shuffle(jobs)
     started = time.monotonic()
-    with ResourceSampler(lambda: session_pids(app.cluster.session_leader)) as sampler:
+    with ResourceSampler(app.cluster.pids) as sampler:
         with ThreadPoolExecutor(len(jobs)) as pool:
             answers = list(pool.map(lambda job: (job, submit(clients[job[0] % keys], tally, job[1], key=job[2])), jobs))
         accepted = {a.json()["id"] for _, a in answers if a.status_code in (200, 202)}
@@ -299,11 +321,18 @@ def replica_pids(app: RunningApp) -> dict[str, list[int]]:
 
 
 def gateway_log_lines(app: RunningApp, pattern: str) -> list[str]:
-    """Lines matching `pattern` in every api-gateway replica's log, dead replicas' too."""
+    """Lines matching `pattern` in every api-gateway replica's log, dead replicas' too, on every node."""
     lines: list[str] = []
-    for path in app.cluster.temp_dir.glob("session_latest/logs/serve/replica_callytics_api-gateway_*.log"):
-        lines += [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
+    for logs in app.cluster.log_dirs:
+        for path in logs.glob(f"serve/replica_{APP}_api-gateway_*.log"):
+            lines += [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
     return lines
+
+
+def stores_per_call(app: RunningApp) -> Counter[str]:
+    """How often each call was stored: every run that stores a call logs "call <id>: stored by <worker>"."""
+    return Counter(m.group(1) for line in gateway_log_lines(app, r"call \S+: stored by")
+                   if (m := re.search(r"call (\S+): stored by", line)))
 
 
 def kill_every_deployment(app: RunningApp, rng: random.Random, gap_s: tuple[float, float]) -> Counter[str]:
@@ -326,28 +355,60 @@ def kill_every_deployment(app: RunningApp, rng: random.Random, gap_s: tuple[floa
     return killed
 
 
-def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float, float]) -> Row:
-    """`calls` calls at a steady pace while a replica of every deployment is killed at random moments.
+def replicas_on(app: RunningApp, node: WorkerNode) -> list[str]:
+    """The deployments of the running replicas whose process belongs to `node` (one entry each)."""
+    on_node = set(node.pids())
+    return sorted(name for name, pids in replica_pids(app).items() for pid in pids if pid in on_node)
+
+
+def kill_node(app: RunningApp, node: WorkerNode, rng: random.Random, gap_s: tuple[float, float]) -> list[str]:
+    """After a pause, SIGKILL `node`'s raylet; the replicas that ran on the node then. Returns once
+    every deployment has a live replica again (Serve restarted the node's replicas on the head)."""
+    time.sleep(rng.uniform(*gap_s))
+    victims, lost = replicas_on(app, node), set(node.pids())
+    node.kill_raylet()
+    logger.info("chaos: killed the second node's raylet; replicas on it: %s", victims)
+    # Serve lists the lost replicas as running until the head has declared the node dead.
+    lost_at = time.monotonic()
+    while not all(set(pids) - lost for pids in replica_pids(app).values()):
+        if time.monotonic() > lost_at + 600:
+            raise TimeoutError("Serve did not replace the lost node's replicas in 600 s")
+        time.sleep(2.0)
+    logger.info("chaos: every deployment has a replica again, %.0f s after the node was lost", time.monotonic() - lost_at)
+    return victims
+
+
+def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float, float],
+          node: WorkerNode | None = None) -> Row:
+    """`calls` calls at a steady pace while (with `node`) the raylet of the second node is killed,
+    taking every replica on it at once, then a replica of every deployment at random moments.
 
     Every upload carries an idempotency key, so the client may send it again when the gateway dies
-    under it. Afterwards: every call final, none stored twice, none finished twice (each run that
-    stores a call logs "call <id>: stored by <worker>"; a run that lost its lease stores nothing).
+    under it. Afterwards: every call final, none stored twice, none finished twice (a run that lost
+    its lease stores nothing).
     """
     secret = new_keys(app, 1, tenant="chaos")[0]
     tally, rng = Tally(), random.Random(5)
     started = time.monotonic()
+    node_victims: list[str] = []
     with client_for(app, secret) as client, ThreadPoolExecutor(1) as chaos_thread:
-        killing = chaos_thread.submit(kill_every_deployment, app, rng, gap_s)
+        def faults() -> Counter[str]:
+            # The node first, while Serve's first placement stands (the replica kills below start
+            # replacements that may land anywhere).
+            if node is not None:
+                node_victims.extend(kill_node(app, node, rng, gap_s))
+            return kill_every_deployment(app, rng, gap_s)
+
+        killing = chaos_thread.submit(faults)
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(lambda i: submit(client, tally, clips[i % len(clips)], key=f"chaos-{i}"),
                                     range(calls)))
         ids = {a.json()["id"] for a in answers if a.status_code in (200, 202)}
-        killed = killing.result()  # every deployment is hit, while the calls are still being analysed
+        killed = killing.result()  # every deployment (and the node) is hit, while calls are still being analysed
         records = wait_final(client, tally, ids, timeout_s=3600)
     stored = {i: r for i, r in records.items() if r["tenant"] == "chaos"}
     statuses = Counter(r["status"] for r in stored.values())
-    stores = Counter(m.group(1) for line in gateway_log_lines(app, r"call \S+: stored by")
-                     if (m := re.search(r"call (\S+): stored by", line)))
+    stores = stores_per_call(app)
     superseded = len(gateway_log_lines(app, r"no longer holds the lease"))
     deployments = set(replica_pids(app))
     figures = {
@@ -360,11 +421,76 @@ def chaos(app: RunningApp, clips: list[Path], *, calls: int, gap_s: tuple[float,
         "5xx_resent": tally.server_errors, "dropped_connections_resent": tally.transport_errors,
         "wall_s": round(time.monotonic() - started, 1),
     }
+    if node is not None:
+        figures["raylet_kill_took"] = f"{len(node_victims)} replicas ({', '.join(node_victims) or 'none'})"
     ok = (len(ids) == calls and figures["stored"] == calls and figures["lost"] == 0 and figures["not_final"] == 0
           and figures["failed_without_reason"] == 0 and figures["finished_twice"] == 0
-          and set(killed) == deployments)
-    return Row("chaos", figures, ok, f"{calls} calls, 3 at a time; one replica of each deployment (gateway and "
-                                     f"database service included) killed with SIGKILL, {gap_s[0]:g}-{gap_s[1]:g} s apart")
+          and set(killed) == deployments and (node is None or bool(node_victims)))
+    node_kill = ("the raylet of a second node (Serve spread the replicas over two nodes) killed with SIGKILL, then "
+                 if node is not None else "")
+    note = (f"{calls} calls, 3 at a time; {node_kill}one replica of each deployment (gateway and database service "
+            f"included) killed with SIGKILL, {gap_s[0]:g}-{gap_s[1]:g} s apart")
+    return Row("chaos, second node" if node is not None else "chaos", figures, ok, note)
+
+
+def pg_restart(app: RunningApp, server: OwnPostgres, clips: list[Path], *, calls: int, outage_s: float) -> Row:
+    """`calls` calls submitted before the PostgreSQL server stops, `calls` while it is down, and
+    `calls` after it is back; the first ones are being analysed when it stops.
+
+    Every upload carries an idempotency key: a client that got a 503 sends it again after its
+    Retry-After. Afterwards: every call final, stored once (one call per key), finished once.
+    """
+    secret = new_keys(app, 1, tenant="pg-restart")[0]
+    tally = Tally()
+    started = time.monotonic()
+    with client_for(app, secret) as client, ThreadPoolExecutor(calls) as pool:
+        def one(i: int) -> httpx.Response:
+            return submit(client, tally, clips[i % len(clips)], key=f"pg-{i}")
+
+        before = list(pool.map(one, range(calls)))  # accepted; the analyses run on
+        server.stop()
+        outage_started = time.monotonic()
+        during = [pool.submit(one, calls + i) for i in range(calls)]  # each meets the outage, then retries
+        time.sleep(outage_s)
+        server.start()
+        outage = time.monotonic() - outage_started
+        logger.info("pg_restart: PostgreSQL was down %.1f s", outage)
+        answered_during = [f.result() for f in during]
+        after = list(pool.map(one, range(2 * calls, 3 * calls)))
+        answers = before + answered_during + after
+        ids_by_key = {f"pg-{i}": a.json()["id"] for i, a in enumerate(answers) if a.status_code in (200, 202)}
+        records = wait_final(client, tally, set(ids_by_key.values()), timeout_s=1800)
+    stored = {i: r for i, r in records.items() if r["tenant"] == "pg-restart"}
+    statuses = Counter(r["status"] for r in stored.values())
+    stores = stores_per_call(app)
+    unavailable = tally.statuses.get(503, 0)
+    figures = {
+        "calls": 3 * calls, "accepted": len(ids_by_key), "stored": len(stored),
+        "lost": len(set(ids_by_key.values()) - set(stored)), "duplicated": len(stored) - len(set(ids_by_key.values())),
+        "completed": statuses.get("completed", 0), "partial": statuses.get("partial", 0),
+        "failed": statuses.get("failed", 0), "not_final": sum(1 for r in stored.values() if r["status"] not in FINAL),
+        "failed_without_reason": sum(1 for r in stored.values() if r["status"] in ("failed", "partial") and not r["error"]),
+        "finished_twice": sum(1 for i in stored if stores[i] > 1),
+        # Runs that met the outage mid-analysis and left their call to the reconciler.
+        "runs_interrupted": len(gateway_log_lines(app, r"the database is unavailable \(")),
+        "503": unavailable, "503_without_retry_after": tally.unexplained_503,
+        "other_5xx": tally.server_errors - unavailable, "dropped_connections": tally.transport_errors,
+        "outage_s": round(outage, 1), "wall_s": round(time.monotonic() - started, 1),
+    }
+    ok = (figures["accepted"] == 3 * calls and figures["stored"] == 3 * calls and figures["lost"] == 0
+          and figures["duplicated"] == 0 and figures["not_final"] == 0 and figures["failed_without_reason"] == 0
+          and figures["finished_twice"] == 0 and unavailable > 0 and tally.unexplained_503 == 0
+          and figures["other_5xx"] == 0)
+    return Row("pg_restart", figures, ok, f"the app on PostgreSQL; {calls} calls submitted before the server stops "
+                                          f"(analysed during the outage), {calls} during it, {calls} after; "
+                                          f"server down {outage_s:g} s; the client resends after each 503's Retry-After")
+
+
+def postgres_app_config(config: dict[str, Any], url: str) -> dict[str, Any]:
+    """`config` with its database on PostgreSQL at `url`."""
+    config = copy.deepcopy(config)
+    app_section(config)["args"]["settings"]["database_url"] = url
+    return config
 
 
 @dataclass(frozen=True)
@@ -682,6 +808,12 @@ def main() -> int:
     parser.add_argument("--chaos", type=int, default=30, help="calls while replicas are killed")
     parser.add_argument("--chaos-gap", type=float, nargs=2, default=(3.0, 10.0), metavar=("MIN_S", "MAX_S"),
                         help="seconds between two kills")
+    parser.add_argument("--second-node", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the first phases on two nodes and kill the second one's raylet in the chaos "
+                             "phase (its Ray processes take about 0.5 GB)")
+    parser.add_argument("--pg-restart", type=int, default=6,
+                        help="calls before, during and after a PostgreSQL restart (each; the app runs on PostgreSQL)")
+    parser.add_argument("--pg-outage", type=float, default=20.0, help="seconds the PostgreSQL server stays down")
     parser.add_argument("--soak", type=int, default=300, help="calls one after another, after the warm-up")
     parser.add_argument("--soak-warmup", type=int, default=20)
     parser.add_argument("--rollout", type=int, default=20, help="calls while `serve deploy` rolls out new config")
@@ -703,22 +835,35 @@ def main() -> int:
                            # No retry inside the client: each failure the server makes reaches the stage.
                            "options": {"timeout_s": 5.0, "max_retries": 0, "backoff_initial_s": 0.2}}
         llm.slow_s = 7.0
-        with running_app(config, work) as app:
-            if args.burst:
-                rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
-                logger.info("%s", rows[-1])
-            if args.chaos:
-                rows.append(chaos(app, clips, calls=args.chaos, gap_s=tuple(args.chaos_gap)))
-                logger.info("%s", rows[-1])
-            if args.flaky:
-                rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))
-                logger.info("%s", rows[-1])
-            if args.soak:
-                rows.append(soak(app, clips, calls=args.soak, warmup=args.soak_warmup, max_growth=0.05))
-                logger.info("%s", rows[-1])
-            if args.rollout:  # last: it leaves the app on the rolled-out config
-                rows.append(rollout(app, clips, work, calls=args.rollout, gap_s=args.rollout_gap))
-                logger.info("%s", rows[-1])
+        if args.burst or args.chaos or args.flaky or args.soak or args.rollout:
+            second_node = args.second_node and args.chaos > 0
+            with running_app(config, work, worker_node_cpus=4 if second_node else 0) as app:
+                if args.burst:
+                    rows.append(burst(app, clips, calls=args.burst, duplicates=args.duplicates, keys=args.keys))
+                    logger.info("%s", rows[-1])
+                if args.chaos:
+                    node = app.cluster.worker_nodes[0] if second_node else None
+                    rows.append(chaos(app, clips, calls=args.chaos, gap_s=tuple(args.chaos_gap), node=node))
+                    logger.info("%s", rows[-1])
+                if args.flaky:
+                    rows.append(flaky_llm(app, llm, clips, calls=args.flaky, rate=args.flaky_rate))
+                    logger.info("%s", rows[-1])
+                if args.soak:
+                    rows.append(soak(app, clips, calls=args.soak, warmup=args.soak_warmup, max_growth=0.05))
+                    logger.info("%s", rows[-1])
+                if args.rollout:  # last: it leaves the app on the rolled-out config
+                    rows.append(rollout(app, clips, work, calls=args.rollout, gap_s=args.rollout_gap))
+                    logger.info("%s", rows[-1])
+        if args.pg_restart:
+            # A cluster of its own, after the first one stopped: two at once would not fit 2 cores.
+            server = OwnPostgres.in_tmp()
+            try:
+                pg_config = postgres_app_config(config, server.start())
+                with running_app(pg_config, work) as app:
+                    rows.append(pg_restart(app, server, clips, calls=args.pg_restart, outage_s=args.pg_outage))
+                    logger.info("%s", rows[-1])
+            finally:
+                server.remove()
     finally:
         llm.stop()
         shutil.rmtree(work, ignore_errors=True)

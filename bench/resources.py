@@ -112,19 +112,6 @@ class ResourceSampler:
         self._peak_n = max(self._peak_n, n)
 
 
-def session_pids(leader: int) -> list[int]:
-    """Processes in the session `leader` started (a `ray start --block` run with
-    start_new_session: the GCS, raylet, dashboard and every worker and replica it spawned)."""
-    pids = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if os.getsid(proc.info["pid"]) == leader:
-                pids.append(proc.info["pid"])
-        except (ProcessLookupError, PermissionError):
-            continue
-    return pids
-
-
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"

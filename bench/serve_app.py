@@ -100,15 +100,18 @@ def upload(client: httpx.Client, path: Path) -> dict[str, Any]:
 
 @contextmanager
 def running_app(config: dict[str, Any], work: Path, *, logical_cpus: int = 4,
-                num_gpus: int = 0, timeout_s: float = 600) -> Iterator[RunningApp]:
+                num_gpus: int = 0, worker_node_cpus: int = 0, timeout_s: float = 600) -> Iterator[RunningApp]:
     """Start a cluster, deploy `config`, yield it; stop the cluster (and its temp dir) after.
 
     `logical_cpus` only sizes Ray's scheduling (fractional replicas must fit); the processes
-    share the machine's real cores either way.
+    share the machine's real cores either way. `worker_node_cpus` > 0 adds a second node (before
+    the deploy, so Serve spreads the replicas over both); the head alone can still hold them all.
     """
     temp = Path(tempfile.mkdtemp(prefix="cbench-", dir="/tmp"))  # Ray's socket paths must stay short
     cluster = LocalCluster(temp_dir=temp, num_cpus=logical_cpus, num_gpus=num_gpus).start()
     try:
+        if worker_node_cpus:
+            cluster.add_node(num_cpus=worker_node_cpus)
         path = work / "config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cluster.deploy(path)

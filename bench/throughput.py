@@ -28,10 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import DATA, SPEECH_FILES, default_cache_dir, machine, write_section  # noqa: E402
-from bench.resources import ResourceSampler, Usage, load_average, session_pids  # noqa: E402
+from bench.resources import ResourceSampler, Usage, load_average  # noqa: E402
 from bench.serve_app import bench_profile, deployment_section, profile_settings, running_app  # noqa: E402
 from callytics_ray.pipeline import LocalStages, analyze_file  # noqa: E402
 from callytics_ray.storage import CallStore  # noqa: E402
+from deployments.local_cluster import session_pids  # noqa: E402
 
 GOAL_RATIO, GOAL_BUSY = 1.5, 0.90
 

@@ -1,7 +1,9 @@
 """Start a local Ray cluster and deploy a Serve config to it (the README's main command, tests).
 
 The cluster runs as `ray start --head --block` in its own process group, so stopping it ends
-exactly the processes it started (`ray stop` would end every Ray process on the machine).
+exactly the processes it started (`ray stop` would end every Ray process on the machine). Worker
+nodes on the same machine (`add_node`) run the same way, each in its own process group, so a test
+can take one node down on its own.
 """
 
 from __future__ import annotations
@@ -40,6 +42,81 @@ class ClusterError(RuntimeError):
     """The local cluster did not start, or a deployment did not become healthy."""
 
 
+def _stop_session(process: subprocess.Popen | None, timeout_s: float) -> None:
+    """End the process group a `ray start --block` leads (SIGTERM drains, SIGKILL after `timeout_s`)."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    except ProcessLookupError:
+        pass
+
+
+def session_pids(leader: int) -> list[int]:
+    """Processes in the session `leader` started (a `ray start --block` run with
+    start_new_session: its raylet and every worker and replica it spawned; on the head also the GCS
+    and the dashboard)."""
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(proc.info["pid"]) == leader:
+                pids.append(proc.info["pid"])
+        except (ProcessLookupError, PermissionError):
+            continue
+    return pids
+
+
+@dataclass
+class WorkerNode:
+    """A second Ray node on this machine, joined to a LocalCluster's head (`LocalCluster.add_node`).
+
+    Attributes:
+        temp_dir: the node's own session root (its logs, its replicas' logs).
+        process: the `ray start --address=... --block` process; its session holds the node's raylet
+            and every worker the raylet started.
+    """
+
+    temp_dir: Path
+    process: subprocess.Popen
+
+    def pids(self) -> list[int]:
+        """Every live process of this node (raylet, agents, workers, replicas)."""
+        return session_pids(self.process.pid)
+
+    def raylet_pid(self) -> int:
+        """The pid of this node's raylet.
+
+        Raises:
+            ClusterError: the node has no running raylet.
+        """
+        import psutil
+
+        for pid in self.pids():
+            try:
+                if psutil.Process(pid).name() == "raylet":
+                    return pid
+            except psutil.Error:
+                continue
+        raise ClusterError(f"no raylet runs on the node in {self.temp_dir}")
+
+    def kill_raylet(self) -> int:
+        """SIGKILL the node's raylet (as a machine that dies would); its pid. The node's workers
+        exit once they lose it, and the head marks the node dead after its health checks."""
+        pid = self.raylet_pid()
+        os.kill(pid, signal.SIGKILL)
+        logger.info("killed the raylet (pid %d) of the node in %s", pid, self.temp_dir)
+        return pid
+
+    def stop(self, timeout_s: float = 45.0) -> None:
+        _stop_session(self.process, timeout_s)
+
+
 @dataclass
 class LocalCluster:
     """One Ray head node on this machine.
@@ -68,6 +145,7 @@ class LocalCluster:
     metrics_port: int = 0
     auth_token: str = field(default_factory=lambda: secrets.token_hex(24))
     extra_env: dict[str, str] = field(default_factory=dict)
+    worker_nodes: list[WorkerNode] = field(default_factory=list, init=False, repr=False)
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
     _deployed_at: float = field(default=0.0, init=False, repr=False)
 
@@ -101,6 +179,11 @@ class LocalCluster:
         if self._process is None:
             raise ClusterError("the cluster is not running")
         return self._process.pid
+
+    def pids(self) -> list[int]:
+        """Every live process of the cluster: the head's session and each worker node's."""
+        return [pid for leader in (self.session_leader, *(n.process.pid for n in self.worker_nodes))
+                for pid in session_pids(leader)]
 
     def connect_driver(self, **init_kwargs: Any) -> None:
         """Make this process a Ray driver of the cluster (for DeploymentHandles); `ray.shutdown()` ends it."""
@@ -148,6 +231,58 @@ class LocalCluster:
             time.sleep(0.5)
         logger.info("local Ray cluster up: gcs %s, dashboard %s", self.gcs_address, self.dashboard_url)
         return self
+
+    def add_node(self, *, num_cpus: int, object_store_mb: int = 256, timeout_s: float = 120.0,
+                 settle_s: float = 5.0) -> WorkerNode:
+        """Start a worker node on this machine and join it to the head (`ray start --address`).
+
+        Serve spreads replicas over the nodes (its default SPREAD scheduling), so replicas started
+        after the node joined land on both. Stopped with the cluster.
+
+        Args:
+            num_cpus: logical CPUs the node advertises (its processes share the machine's cores).
+            object_store_mb: the node's object store (small: replicas pass little through it).
+            settle_s: a pause after the node registered, for the head to learn its resources.
+
+        Raises:
+            ClusterError: the node did not register with the head in `timeout_s`.
+        """
+        if self._process is None:
+            raise ClusterError("start the head node first")
+        temp_dir = self.temp_dir / f"n{len(self.worker_nodes) + 2}"  # short: Ray's socket paths live under it
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(_RAY), "start", "--block", f"--address={self.gcs_address}", "--node-ip-address=127.0.0.1",
+            f"--num-cpus={num_cpus}", "--num-gpus=0", f"--object-store-memory={object_store_mb * 2**20}",
+            f"--temp-dir={temp_dir}", "--disable-usage-stats",
+        ]
+        log = open(temp_dir / "ray-start.log", "ab")  # noqa: SIM115 (kept open by the child)
+        process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        node = WorkerNode(temp_dir, process)
+        self.worker_nodes.append(node)
+        deadline = time.monotonic() + timeout_s
+        # Count every node: a head that has just started may not be listed itself yet.
+        while self.alive_nodes() < 1 + sum(1 for n in self.worker_nodes if n.process.poll() is None):
+            if process.poll() is not None:
+                raise ClusterError(f"ray start (worker) exited with {process.returncode}; see {temp_dir}/ray-start.log")
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the worker node did not join in {timeout_s:.0f} s")
+            time.sleep(0.5)
+        # The head's raylet hears of the new node's resources a moment after the node registers;
+        # until then it places every replica on itself.
+        time.sleep(settle_s)
+        logger.info("worker node up (%d CPUs), session in %s", num_cpus, temp_dir)
+        return node
+
+    def alive_nodes(self) -> int:
+        """How many nodes the head counts as alive."""
+        nodes = self._get("/nodes?view=summary")["data"]["summary"]
+        return sum(1 for node in nodes if node.get("raylet", {}).get("state") == "ALIVE")
+
+    @property
+    def log_dirs(self) -> list[Path]:
+        """The current session's log folder of every node (the head's first)."""
+        return [d / "session_latest" / "logs" for d in (self.temp_dir, *(n.temp_dir for n in self.worker_nodes))]
 
     def _dashboard_up(self) -> bool:
         try:
@@ -213,16 +348,12 @@ class LocalCluster:
         raise ClusterError(f"{app} not running after {timeout_s:.0f} s: {last}")
 
     def stop(self, *, timeout_s: float = 45.0, remove_temp_dir: bool = False) -> None:
-        """Stop the processes this cluster started (SIGTERM drains, SIGKILL after `timeout_s`)."""
-        if self._process is not None and self._process.poll() is None:
-            try:
-                os.killpg(self._process.pid, signal.SIGTERM)
-                self._process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait(10)
-            except ProcessLookupError:
-                pass
+        """Stop the processes this cluster started, worker nodes first (SIGTERM drains, SIGKILL
+        after `timeout_s`)."""
+        for node in self.worker_nodes:
+            node.stop(timeout_s)
+        self.worker_nodes.clear()
+        _stop_session(self._process, timeout_s)
         self._process = None
         if remove_temp_dir:
             shutil.rmtree(self.temp_dir, ignore_errors=True)

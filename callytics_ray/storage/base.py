@@ -3,14 +3,15 @@ which methods write."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from callytics_ray.errors import NotFoundError
-from callytics_ray.storage.db import make_engine, ping
+from callytics_ray.storage.db import make_engine, ping, writing
 from callytics_ray.storage.tables import Call
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -22,10 +23,17 @@ def writes(method: F) -> F:
     """Mark a store method as one that changes the database.
 
     Whoever must funnel every write through one place (the Serve gateway, through the database
-    service) forwards exactly the marked methods, found with `write_methods`.
+    service) forwards exactly the marked methods, found with `write_methods`. The method runs
+    inside `db.writing()`: on SQLite its transactions take the write lock when they begin.
     """
-    setattr(method, _WRITE_MARK, True)
-    return method
+
+    @functools.wraps(method)
+    def write(*args: Any, **kwargs: Any) -> Any:
+        with writing():
+            return method(*args, **kwargs)
+
+    setattr(write, _WRITE_MARK, True)
+    return write  # type: ignore[return-value]
 
 
 def write_methods(cls: type) -> tuple[str, ...]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event, inspect, make_url, text
 from sqlalchemy.engine import Engine
@@ -14,6 +17,23 @@ from callytics_ray.errors import ConfigError
 from callytics_ray.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 logger = logging.getLogger(__name__)
+
+# Whether the running code is inside a store write (`storage.base.writes`, `writing()`): a SQLite
+# transaction begun there takes the write lock at once (see _sqlite_begin). A ContextVar, so each
+# thread and task has its own answer.
+_writing: ContextVar[bool] = ContextVar("callytics_store_writing", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Mark the transactions begun inside as writes: on SQLite they begin with BEGIN IMMEDIATE, so
+    what they read before writing is read under the write lock, and a busy database is waited for
+    (busy_timeout) instead of failing with "database is locked"."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
 
 
 def normalize_url(url: str) -> str:
@@ -41,6 +61,7 @@ def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Eng
             raise ConfigError("a read-only engine needs a database file that another process writes")
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True)
     init_db(engine)
@@ -70,11 +91,28 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # SQLAlchemy begins transactions itself (_sqlite_begin): the driver's own BEGIN comes only
+    # before the first INSERT/UPDATE/DELETE, so what a write read first ran outside its transaction.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection) -> None:
+    # A write begins IMMEDIATE: it waits (busy_timeout) for the write lock before reading. A
+    # deferred transaction that reads, then writes after another connection committed, fails at
+    # once with "database is locked" (SQLITE_BUSY_SNAPSHOT: no timeout can help it); and reads
+    # outside the write's transaction let two writers both see "no row yet" (a duplicate insert) or
+    # a lease that has just been taken over. Reads begin deferred, so they never wait for a writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
 
 
 def init_db(engine: Engine) -> None:
     """Create tables, columns added since a database was made, and the dialect's full-text index
     (idempotent)."""
+    with writing():  # several processes may start on one new database at once
+        _create_schema(engine)
+
+
+def _create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
     with engine.begin() as conn:

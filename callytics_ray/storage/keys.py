@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from callytics_ray.errors import ConfigError
+from callytics_ray.storage.db import writing
 from callytics_ray.storage.tables import ApiKey
 
 SCOPES = ("submit", "read", "admin")
@@ -65,7 +66,7 @@ def verify_api_key(engine: Engine, secret: str) -> ApiKeyRecord | None:
 
 
 def revoke_api_key(engine: Engine, prefix: str) -> bool:
-    with Session(engine) as session:
+    with writing(), Session(engine) as session:
         row = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
         if row is None:
             return False

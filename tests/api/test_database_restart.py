@@ -4,12 +4,7 @@ get 503 with Retry-After, never a 500."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,38 +13,17 @@ from callytics_ray.api import LocalRunner, create_app
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import create_api_key
-from deployments.local_cluster import free_port
 from tests.api.conftest import FAST_RETRY, upload, with_api
+from tests.postgres_server import OwnPostgres
 
 pytestmark = [pytest.mark.models, pytest.mark.postgres]
-
-ROOT = Path(__file__).resolve().parents[2]
-PG = ROOT / "scripts" / "postgres.sh"
-
-
-class OwnPostgres:
-    """A PostgreSQL server of this test's own (the shared one must not be restarted under other tests)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory, self.port = directory, free_port()
-
-    def start(self) -> str:
-        return subprocess.run(["bash", str(PG), "start", str(self.directory), str(self.port)], check=True,
-                              capture_output=True, text=True).stdout.strip()
-
-    def stop(self) -> None:
-        subprocess.run(["bash", str(PG), "stop", str(self.directory)], check=True)
-        with socket.socket() as probe:  # the script ignores pg_ctl's answer: check the server is gone
-            assert probe.connect_ex(("127.0.0.1", self.port)) != 0, "PostgreSQL is still accepting connections"
 
 
 @pytest.fixture()
 def own_postgres() -> OwnPostgres:
-    # Directly under /tmp: the server runs as the postgres user, who cannot enter pytest's root-only tmp.
-    server = OwnPostgres(Path(tempfile.mkdtemp(prefix="callytics-pg-", dir="/tmp")))
+    server = OwnPostgres.in_tmp()
     yield server
-    server.stop()
-    shutil.rmtree(server.directory, ignore_errors=True)
+    server.remove()
 
 
 def test_a_database_restart_mid_call_loses_nothing(own_postgres, settings: Settings, local_stages, stereo_bytes):
