@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,12 @@ class RunningApp:
     config: dict[str, Any]
     base_url: str
     api_key: str
+    cluster_start_s: float = 0.0  # `ray start` until its dashboard answers
+    deploy_s: float = 0.0  # `serve deploy` until every deployment is HEALTHY (models loaded)
+
+    @property
+    def ready_s(self) -> float:
+        return self.cluster_start_s + self.deploy_s
 
     def client(self, timeout_s: float = 1800) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.api_key}"},
@@ -108,16 +115,21 @@ def running_app(config: dict[str, Any], work: Path, *, logical_cpus: int = 4,
     the deploy, so Serve spreads the replicas over both); the head alone can still hold them all.
     """
     temp = Path(tempfile.mkdtemp(prefix="cbench-", dir="/tmp"))  # Ray's socket paths must stay short
+    started = time.perf_counter()
     cluster = LocalCluster(temp_dir=temp, num_cpus=logical_cpus, num_gpus=num_gpus).start()
+    cluster_start_s = time.perf_counter() - started
     try:
         if worker_node_cpus:
             cluster.add_node(num_cpus=worker_node_cpus)
         path = work / "config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
+        started = time.perf_counter()
         cluster.deploy(path)
-        cluster.wait_running(APP, timeout_s=timeout_s)
+        cluster.wait_running(APP, timeout_s=timeout_s, poll_s=0.25)
+        deploy_s = time.perf_counter() - started
         database_url = serve_app_settings(config, APP).database_url
         secret, _ = create_api_key(make_engine(database_url), tenant="bench", scopes=("submit", "read"))
-        yield RunningApp(cluster, config, f"http://127.0.0.1:{config['http_options']['port']}", secret)
+        yield RunningApp(cluster, config, f"http://127.0.0.1:{config['http_options']['port']}", secret,
+                         cluster_start_s, deploy_s)
     finally:
         cluster.stop(remove_temp_dir=True)
