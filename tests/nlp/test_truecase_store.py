@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.truecase import run_probe, transcript_sentences
+from bench.truecasing import run_probe, transcript_sentences
 from callytics_ray.punctuation import Punctuator, TrueCaser
 from callytics_ray.punctuation.truecase_store import ensure_store, is_complete, statistics_from_store, store_path
 from callytics_ray.settings import Settings

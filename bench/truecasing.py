@@ -9,8 +9,8 @@ bench/data/role_dev_calls.json, the stored pipeline output of bench/data/stereo_
 and the prompts read in /work/shared/data/synthetic_stereo_call_bleed.txt, lower-cased with
 punctuation stripped, one sentence at a time, as the punctuation stage hands them over.
 
-Run: .venv/bin/python -m bench.truecase [--write] [--cache-dir DIR]
-     .venv/bin/python -m bench.truecase probe {dict,sqlite} CACHE_DIR   (one child's JSON; tests use it)
+Run: .venv/bin/python -m bench.truecasing [--write] [--cache-dir DIR]
+     .venv/bin/python -m bench.truecasing probe {dict,sqlite} CACHE_DIR   (one child's JSON; tests use it)
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def run_probe(backend: str, cache_dir: Path) -> dict:
     """probe() in a child process (this checkout's bench/ and callytics_ray/ first on its path)."""
     root = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
-        [sys.executable, "-m", "bench.truecase", "probe", backend, str(cache_dir)],
+        [sys.executable, "-m", "bench.truecasing", "probe", backend, str(cache_dir)],
         cwd=root, capture_output=True, text=True, check=False, timeout=900,
         # One hash seed for every child: the library breaks score ties by set iteration order.
         env={**os.environ, "PYTHONPATH": root, "PYTHONHASHSEED": "0"},
@@ -131,7 +131,7 @@ def main() -> None:
         for b, r in results.items()
     )
     body = (
-        f"`python -m bench.truecase --write`: {words} words in {sentences - len(CRAFTED)} sentences of real "
+        f"`python -m bench.truecasing --write`: {words} words in {sentences - len(CRAFTED)} sentences of real "
         f"transcripts and {len(CRAFTED)} crafted ones, each backend in a fresh process. Load = open the statistics "
         "(dicts: import the library, which imports NLTK, and unpickle english.dist; SQLite: run the "
         "library's module without NLTK, connect lazily at the first lookup); USS = private memory that "
