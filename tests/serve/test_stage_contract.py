@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from callytics_ray.errors import ConfigError, SilentAudioError, StageError
+from callytics_ray.memory import HeapReleaser
 from callytics_ray.types import Transcript
 from deployments._base import StageDeployment, StageFailure, unwrap
 from tests.core_errors import one_of_each, same_error
@@ -39,6 +40,7 @@ class _Stage(StageDeployment):
 
     def __init__(self) -> None:
         self.metrics = _Metrics()
+        self.heap = HeapReleaser()
 
 
 def _silent_when_negative(items: list[int]) -> list[int | StageFailure]:
