@@ -35,8 +35,11 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyannote.core import Annotation, Segment, Timeline  # noqa: E402
-from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
+try:
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+except ImportError:  # the `der` extra (pyproject.toml says why it is not in `dev`)
+    sys.exit("bench/diarization.py needs pyannote.metrics: .venv/bin/pip install -e '.[der]'")
 
 from bench.calls import constructed_calls, write_call  # noqa: E402
 from bench.report import clip_parser, interleaved, machine, median, offline_models, write_section  # noqa: E402

@@ -384,7 +384,11 @@ class DiarizationOptions(_Section):
         overlap: detect overlapped speech with the segmentation model and give those frames a
             second speaker.
         overlap_threshold: probability of two active speakers above which a frame is overlap.
-        embedding_batch_size: windows per speaker-embedding forward pass (across calls).
+        segmentation_batch_size / embedding_batch_size: 10 s chunks per segmentation forward
+            pass and windows per speaker-embedding pass (both across a batch's calls). None: by
+            device, 8 and 16 on a CPU, 32 and 64 on a GPU. On a CPU bigger passes buy no speed and
+            cost memory: a batch of four 30 s calls peaked at +230 MB with 8/16 and +500 MB with
+            32/64, at the same CPU time (bench/diarizer_memory.py).
     """
 
     min_speakers: int | None = Field(None, ge=1)
@@ -409,7 +413,8 @@ class DiarizationOptions(_Section):
     floor_min_chunks: int = Field(2, ge=1)
     overlap: bool = True
     overlap_threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    embedding_batch_size: int = Field(64, ge=1)
+    segmentation_batch_size: int | None = Field(None, ge=1)
+    embedding_batch_size: int | None = Field(None, ge=1)
 
 
 class DiarizationSettings(_Section):

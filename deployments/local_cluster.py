@@ -161,6 +161,13 @@ class LocalCluster:
     def env(self) -> dict[str, str]:
         """Environment for everything that talks to this cluster (CLI calls, drivers, replicas)."""
         env = dict(os.environ)
+        # Serve's controller reconciles every 0.1 s and replicas export cached metrics every
+        # 100 ms by default; on a 2-core laptop that idles at 2.5 CPU s a minute in the controller
+        # alone. 0.5 s and 1 s cut the idle cluster from 11.0 to 8.1 CPU s a minute (the
+        # controller 2.55 -> 0.86), at most 0.4 s later reaction to a failed replica. An
+        # operator's own setting wins.
+        env.setdefault("RAY_SERVE_CONTROL_LOOP_INTERVAL_S", "0.5")
+        env.setdefault("RAY_SERVE_METRICS_EXPORT_INTERVAL_MS", "1000")
         env.update(self.extra_env)
         env.update({
             "RAY_AUTH_MODE": "token",

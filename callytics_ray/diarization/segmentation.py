@@ -85,29 +85,35 @@ class SpeakerCounter:
         chunked = self.segment(recordings)
         return [self.aggregate(c.counts, c.starts_s, c.duration_s) for c in chunked]
 
-    def segment(self, recordings: Sequence[np.ndarray], step_s: float | None = None) -> list[ChunkSegmentation]:
+    def segment(
+        self, recordings: Sequence[np.ndarray], step_s: float | None = None, batch_size: int | None = None
+    ) -> list[ChunkSegmentation]:
         """Run the model over 10 s chunks (every `step_s`) of every recording, chunks of all
-        recordings batched together."""
+        recordings batched together, `batch_size` (default: the constructor's) per pass."""
         import torch
 
         chunk = int(self.chunk_s * _SAMPLE_RATE_HZ)
         step = int((step_s or self.step_s) * _SAMPLE_RATE_HZ)
-        pieces: list[tuple[int, int, np.ndarray]] = []  # (recording, start sample, chunk)
+        # (recording, start sample): each batch's chunks are cut when it runs, so a batch of long
+        # calls holds `batch_size` chunks at a time, not every chunk of every call (a 10-minute
+        # call has about 240 of 640 KB).
+        pieces: list[tuple[int, int]] = []
         for rec_index, samples in enumerate(recordings):
             starts = list(range(0, max(1, len(samples) - chunk + 1), step))
             if len(samples) > chunk and starts[-1] + chunk < len(samples):
                 starts.append(len(samples) - chunk)
-            for start in starts:
-                piece = np.zeros(chunk, dtype=np.float32)
-                segment = samples[start : start + chunk]
-                piece[: len(segment)] = segment
-                pieces.append((rec_index, start, piece))
+            pieces.extend((rec_index, start) for start in starts)
         activities: list[np.ndarray] = []
         counts: list[np.ndarray] = []
+        batch_size = batch_size or self.batch_size
         with torch.inference_mode():
-            for first in range(0, len(pieces), self.batch_size):
-                batch = torch.from_numpy(np.stack([p[2] for p in pieces[first : first + self.batch_size]]))
-                probs = self._model(batch.unsqueeze(1).to(self.device)).cpu().exp()
+            for first in range(0, len(pieces), batch_size):
+                todo = pieces[first : first + batch_size]
+                batch = np.zeros((len(todo), chunk), dtype=np.float32)  # zero-padded at a short call's end
+                for row, (rec_index, start) in enumerate(todo):
+                    segment = recordings[rec_index][start : start + chunk]
+                    batch[row, : len(segment)] = segment
+                probs = self._model(torch.from_numpy(batch).unsqueeze(1).to(self.device)).cpu().exp()
                 # shape: (batch, frames, powerset classes)
                 by_count = torch.stack([probs[..., self._class_count == k].sum(-1) for k in (0, 1)], -1)
                 by_count = torch.cat([by_count, (1 - by_count.sum(-1, keepdim=True)).clamp(min=0)], -1)
