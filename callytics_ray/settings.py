@@ -288,6 +288,13 @@ class LLMSettings(_Section):
         the sentiment stage, which it shared before it had its own."""
         return self.embedding_model or sentiment.embedding_model, self.device or sentiment.device
 
+    def shares_sentiment_encoder(self, sentiment: SentimentSettings) -> bool:
+        """Whether the offline analyzer's encoder is the one the sentiment stage loads anyway (its
+        offline head over the same model on the same device): on Serve the llm-analyzer then
+        embeds through the sentiment-analyzer replica instead of loading a second copy."""
+        uses_encoder = sentiment.model is None and sentiment.method != "lexicon"
+        return uses_encoder and self.offline_encoder(sentiment) == (sentiment.embedding_model, sentiment.device)
+
 
 class DriverSettings(_Section):
     """Call drivers: why customers called, clustered from the stored calls' reasons.

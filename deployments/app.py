@@ -194,13 +194,21 @@ def bind_stages(args: AppArgs) -> dict[str, Any]:
     def bind(deployment: Deployment, stage: StageName) -> Application:
         return _with_resources(deployment, args, stage).bind(settings=args.settings)
 
+    settings = args.parsed_settings()
+    sentiment = bind(SentimentAnalyzerDeployment, "sentiment-analyzer")
+    # One copy of the sentence encoder in the app: the llm-analyzer embeds through the
+    # sentiment-analyzer when both name the same model (deployments/encoder.py).
+    shares = settings.llm.shares_sentiment_encoder(settings.sentiment)
+    llm = _with_resources(LLMAnalyzerDeployment, args, "llm-analyzer").bind(
+        settings=args.settings, encoder=sentiment if shares else None
+    )
     return {
         "audio": bind(AudioProcessorDeployment, "audio-processor"),
         "recognizers": recognizers,
         "diarizer": bind(SpeakerDiarizerDeployment, "speaker-diarizer"),
         "punctuation": bind(PunctuationRestorerDeployment, "punctuation-restorer"),
-        "sentiment": bind(SentimentAnalyzerDeployment, "sentiment-analyzer"),
-        "llm": bind(LLMAnalyzerDeployment, "llm-analyzer"),
+        "sentiment": sentiment,
+        "llm": llm,
         "database": bind(DatabaseServiceDeployment, "database-service"),
     }
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ray import serve
+from ray.serve.handle import DeploymentHandle
 
 from callytics_ray.errors import LLMError
 from callytics_ray.llm import AnalysisOutcome, CallAnalyzer
@@ -15,6 +16,7 @@ from callytics_ray.sentiment import Sentiment
 from callytics_ray.settings import LLMOptions
 from callytics_ray.types import SpeakerRole, Utterance
 from deployments._base import StageConfig, StageDeployment, StageFailure
+from deployments.encoder import RemoteEncoder
 from deployments.metrics import LLMMetrics
 
 
@@ -36,9 +38,11 @@ class LLMAnalyzerDeployment(StageDeployment):
     stage = "llm"
     config_model = LLMConfig
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: dict[str, Any] | None = None, encoder: DeploymentHandle | None = None) -> None:
+        """`encoder`: the sentiment-analyzer, when the offline analyzer embeds with its model
+        (the builder decides: LLMSettings.shares_sentiment_encoder); else this replica loads one."""
         self._setup(settings)
-        self._analyzer = CallAnalyzer.from_settings(self.settings)
+        self._analyzer = CallAnalyzer.from_settings(self.settings, RemoteEncoder(encoder) if encoder else None)
         self._llm_metrics = LLMMetrics(self.settings.monitoring.llm_prices)
 
     def _settings_options(self) -> LLMOptions:

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 from ray import serve
 
 from callytics_ray.punctuation import Punctuator
 from callytics_ray.sentiment import Sentiment, SentimentClassifier
 from callytics_ray.settings import PunctuationOptions, SentimentOptions
+from callytics_ray.text.encoder import shared_encoder
 from callytics_ray.types import Utterance
 from deployments._base import BatchedStageConfig, StageConfig, StageDeployment, StageFailure
 
@@ -83,6 +85,11 @@ class SentimentAnalyzerDeployment(StageDeployment):
 
     async def model_name(self) -> str:
         return self._classifier.method
+
+    async def encode(self, texts: Sequence[str]) -> np.ndarray | StageFailure:
+        """Sentence embeddings from this replica's encoder (the one its head uses), for the
+        llm-analyzer's offline analysis: one copy of the model in the app (deployments/encoder.py)."""
+        return await self._guarded(lambda: shared_encoder(self.settings).encode(texts))
 
     async def classify(self, texts: Sequence[str]) -> tuple[Sentiment, ...] | StageFailure:
         """One Sentiment per text, in order, or a StageFailure for the caller to raise."""

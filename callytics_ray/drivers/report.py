@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from callytics_ray.settings import DriverSettings, Settings
-from callytics_ray.text.encoder import SentenceEncoder
+from callytics_ray.text.encoder import TextEncoder
 
 if TYPE_CHECKING:  # the labeller brings the LLM client and keyphrases: only when drivers run
     from callytics_ray.drivers.labels import DriverLabeller
@@ -115,7 +115,7 @@ class CallDrivers:
     """
 
     def __init__(
-        self, encoder: SentenceEncoder, model: str, labeller: DriverLabeller, options: DriverSettings | None = None
+        self, encoder: TextEncoder, model: str, labeller: DriverLabeller, options: DriverSettings | None = None
     ) -> None:
         self._encoder = encoder
         self._model = model
@@ -131,16 +131,13 @@ class CallDrivers:
             ModelNotFoundError: the encoder is not available.
         """
         from callytics_ray.drivers.labels import DriverLabeller
-        from callytics_ray.devices import torch_device
         from callytics_ray.llm.client import LLMAnalyzer
-        from callytics_ray.model_store import resolve_model
-        from callytics_ray.text.encoder import load_sentence_encoder
+        from callytics_ray.text.encoder import shared_encoder
 
-        ref, device = settings.llm.offline_encoder(settings.sentiment)
-        path = resolve_model(ref, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline)
+        ref, _device = settings.llm.offline_encoder(settings.sentiment)
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url and settings.drivers.llm_labels else None
         labeller = DriverLabeller(llm=llm, options=settings.llm.options, redaction=settings.redaction)
-        return cls(load_sentence_encoder(path, torch_device(device)), ref, labeller, settings.drivers)
+        return cls(shared_encoder(settings), ref, labeller, settings.drivers)
 
     def report(
         self,

@@ -7,13 +7,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from callytics_ray.devices import torch_device
 from callytics_ray.errors import LLMError
 from callytics_ray.llm.client import LLMAnalyzer
 from callytics_ray.llm.offline import OfflineAnalyzer
-from callytics_ray.model_store import resolve_model
 from callytics_ray.result import AnalysisResult, QualityResult
 from callytics_ray.settings import LLMOptions, Settings
+from callytics_ray.text.encoder import TextEncoder, shared_encoder
 from callytics_ray.types import RoleJudgement, Sentiment, SpeakerRole, Utterance
 
 logger = logging.getLogger(__name__)
@@ -55,13 +54,11 @@ class CallAnalyzer:
         self._llm = llm
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CallAnalyzer:
-        encoder_ref, device = settings.llm.offline_encoder(settings.sentiment)
-        encoder = resolve_model(
-            encoder_ref, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline
-        )
+    def from_settings(cls, settings: Settings, encoder: TextEncoder | None = None) -> CallAnalyzer:
+        """The analyzer `settings.llm` describes; the offline analyzer embeds with `encoder` when
+        given (on Serve: the sentiment-analyzer's model), else with this process's shared copy."""
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url else None
-        return cls(offline=OfflineAnalyzer(encoder, device=torch_device(device)), llm=llm)
+        return cls(offline=OfflineAnalyzer(encoder or shared_encoder(settings)), llm=llm)
 
     @property
     def uses_llm(self) -> bool:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from callytics_ray.text.encoder import SentenceEncoder
+from callytics_ray.text.encoder import TextEncoder
 from callytics_ray.text.korean import is_hangul
 from callytics_ray.text.names import spoken_names
 
@@ -119,7 +119,7 @@ class KeyphraseExtractor:
         ['duplicate charge', 'phone bill', 'refund']
     """
 
-    def __init__(self, encoder: SentenceEncoder | None = None, *, diversity: float = 0.5) -> None:
+    def __init__(self, encoder: TextEncoder | None = None, *, diversity: float = 0.5) -> None:
         self._encoder = encoder
         self._diversity = diversity
         self._keybert = None

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
-
 import numpy as np
 
 from callytics_ray.llm.keyphrases import KeyphraseExtractor
@@ -20,7 +18,7 @@ from callytics_ray.result import (
     QualityResult,
     RoleConfirmationResult,
 )
-from callytics_ray.text.encoder import load_sentence_encoder
+from callytics_ray.text.encoder import TextEncoder
 from callytics_ray.text.sentences import split_sentences
 from callytics_ray.text.wordlists import WordList
 from callytics_ray.types import Sentiment, SpeakerRole, Utterance
@@ -43,20 +41,20 @@ class OfflineAnalyzer:
     """Call analysis without an LLM.
 
     Example:
-        >>> analyzer = OfflineAnalyzer(encoder_dir)
+        >>> analyzer = OfflineAnalyzer(shared_encoder(settings))
         >>> analyzer.analyze(utterances, roles, sentiments, quality).summary
     """
 
     name = "offline"
 
-    def __init__(self, encoder_dir: Path | None = None, *, device: str = "cpu", summary_sentences: int = 3) -> None:
-        # The process's one copy of the encoder: the sentiment stage shares it where both run in
-        # one process (CLI, local gateway); the llm-analyzer deployment loads its own.
-        self._encoder = load_sentence_encoder(encoder_dir, device) if encoder_dir is not None else None
-        self._keyphrases = KeyphraseExtractor(self._encoder)
+    def __init__(self, encoder: TextEncoder | None = None, *, summary_sentences: int = 3) -> None:
+        # The process's one copy of the encoder (shared with the sentiment head where both run in
+        # one process: CLI, local gateway), or on Serve the sentiment-analyzer replica's.
+        self._encoder = encoder
+        self._keyphrases = KeyphraseExtractor(encoder)
         self._summary_sentences = summary_sentences
         self._profane = WordList.load("profane")
-        self.model = "offline:centrality" if encoder_dir is not None else "offline:position"
+        self.model = "offline:centrality" if encoder is not None else "offline:position"
 
     def analyze(
         self,

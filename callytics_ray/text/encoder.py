@@ -1,5 +1,8 @@
 """The sentence encoder (all-MiniLM-L6-v2 by default), loaded once per process and shared by every
-user in it: the sentiment head, the offline analyzer's summary and keyphrases, and call drivers."""
+user in it: the sentiment head, the offline analyzer's summary and keyphrases, and call drivers.
+
+Users take a `TextEncoder`: this process's SentenceEncoder, or (on Serve) one that asks the replica
+holding the model, so that the app loads the model and torch once (deployments/encoder.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,20 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from callytics_ray.settings import Settings
+
 logger = logging.getLogger(__name__)
+
+
+class TextEncoder(Protocol):
+    """What users of sentence embeddings need: L2-normalised rows, one per text."""
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray: ...
 
 
 class SentenceEncoder:
@@ -54,3 +67,18 @@ class SentenceEncoder:
 def load_sentence_encoder(path: Path, device: str = "cpu") -> SentenceEncoder:
     """The process's encoder for a resolved model directory and device (loaded on first use)."""
     return SentenceEncoder(Path(path), device)
+
+
+def shared_encoder(settings: Settings) -> SentenceEncoder:
+    """This process's copy of the encoder that the offline analyzer, call drivers and (when they
+    name the same model) the sentiment head share: `settings.llm.offline_encoder`.
+
+    Raises:
+        ModelNotFoundError: the encoder is not available.
+    """
+    from callytics_ray.devices import torch_device
+    from callytics_ray.model_store import resolve_model
+
+    ref, device = settings.llm.offline_encoder(settings.sentiment)
+    path = resolve_model(ref, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline)
+    return load_sentence_encoder(path, torch_device(device))

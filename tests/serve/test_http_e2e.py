@@ -127,3 +127,31 @@ def test_ten_concurrent_uploads_all_complete(deployed: DeployedApp, submit_key: 
     assert set(per_variant) == set(VARIANT_MODELS)
     assert sum(v["completed"] for v in per_variant.values()) >= 10
     assert per_variant["base"]["weight"] == pytest.approx(0.9)
+
+
+def _mapped_libraries(pid: int) -> set[str]:
+    with open(f"/proc/{pid}/maps") as maps:
+        return {Path(line.split()[-1]).name for line in maps if "/" in line}
+
+
+def test_the_app_loads_the_sentence_encoder_once(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
+    # The offline analysis embeds (summary centrality, KeyBERT topics) through the
+    # sentiment-analyzer's replica: the llm-analyzer's process never loads torch or the model.
+    import psutil
+
+    from bench.resources import ray_process_group
+
+    with deployed.client(submit_key) as client:
+        call = upload(client, stereo_call_path).json()
+    analysis = call["result"]["analysis"]
+    assert call["status"] == "completed" and analysis["model"] == "offline:centrality", analysis
+    assert analysis["topics"] and analysis["summary"]
+    replicas = {}
+    for pid in deployed.cluster.pids():
+        try:
+            replicas.setdefault(ray_process_group(psutil.Process(pid)), []).append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    torch_library = "libtorch_cpu.so"
+    assert all(torch_library in _mapped_libraries(pid) for pid in replicas["sentiment-analyzer"])
+    assert not any(torch_library in _mapped_libraries(pid) for pid in replicas["llm-analyzer"])

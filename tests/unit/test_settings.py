@@ -52,3 +52,16 @@ def test_offline_analyzer_encoder_is_its_own_or_the_sentiment_encoder(monkeypatc
     monkeypatch.setenv("CALLYTICS_LLM__DEVICE", "cuda")
     own = Settings(_env_file=None)
     assert own.llm.offline_encoder(own.sentiment) == ("/models/minilm", "cuda")
+
+
+def test_the_llm_analyzer_embeds_through_the_sentiment_stage_only_where_it_loads_that_encoder():
+    defaults = Settings(_env_file=None)
+    assert defaults.llm.shares_sentiment_encoder(defaults.sentiment)
+    same_model_named = Settings(_env_file=None, llm={"embedding_model": "bundled:all-MiniLM-L6-v2"})
+    assert same_model_named.llm.shares_sentiment_encoder(same_model_named.sentiment)
+    # Another model, another device, or a sentiment stage that loads no encoder: its own copy.
+    for settings in (Settings(_env_file=None, llm={"embedding_model": "/models/e5-small"}),
+                     Settings(_env_file=None, llm={"device": "cuda"}),
+                     Settings(_env_file=None, sentiment={"method": "lexicon"}),
+                     Settings(_env_file=None, sentiment={"model": "/models/roberta-sentiment"})):
+        assert not settings.llm.shares_sentiment_encoder(settings.sentiment)
