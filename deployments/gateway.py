@@ -18,6 +18,7 @@ from callytics_ray.settings import AsrVariant
 from deployments._base import StageDeployment
 from deployments.backfill import RayChunkExecutor
 from deployments.database import ServeCallStore
+from deployments.encoder import RemoteEncoder
 from deployments.metrics import StageMetrics
 from deployments.serve_stages import ServeStages, StageHandles
 
@@ -67,6 +68,10 @@ class GatewayDeployment(StageDeployment):
         self.store = ServeCallStore(self.settings.database_url, database)
         self.picker = VariantPicker.from_settings(self.settings)
         self.runner = LocalRunner(self.stages, self.store, self.settings, hook=StageMetrics(), retry=SERVE_RETRY)
+        # Call drivers embed through the sentiment-analyzer's encoder where it is the same model,
+        # so this replica loads no torch (deployments/encoder.py).
+        shares = self.settings.llm.shares_sentiment_encoder(self.settings.sentiment)
+        self.encoder = RemoteEncoder(stage_handles["sentiment"]) if shares else None
         self._app: FastAPI | None = None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
@@ -76,7 +81,7 @@ class GatewayDeployment(StageDeployment):
         executor = RayChunkExecutor(self.settings.database_url, workers=backfill.workers, num_cpus=backfill.worker_cpus,
                                     settings=self.settings)
         self._app = create_app(self.settings, self.store, self.runner, variant_picker=self.picker,
-                               backfill_executor=executor)
+                               backfill_executor=executor, encoder=self.encoder)
         return self._app
 
     def _apply(self, config: GatewayConfig) -> None:

@@ -28,6 +28,7 @@ from callytics_ray.api.stored import load_call_request
 from callytics_ray.backfill import BackfillRunner, ChunkExecutor, ThreadChunkExecutor
 from callytics_ray.backfill.audio import PipelineChunkExecutor
 from callytics_ray.settings import Settings
+from callytics_ray.text.encoder import TextEncoder
 from callytics_ray.storage import CallStore
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_app(
     *,
     variant_picker: VariantPicker | None = None,
     backfill_executor: ChunkExecutor | None = None,
+    encoder: TextEncoder | None = None,
 ) -> FastAPI:
     """Build the gateway app.
 
@@ -106,6 +108,8 @@ def create_app(
     app.state.variant_picker = variant_picker if variant_picker is not None else VariantPicker.from_settings(settings)
     app.state.rate_limiter = RateLimiter(store, settings.api.rate_limit_per_minute)
     app.state.judge = item_judge(settings)
+    # Call drivers embed with it; None loads this process's copy on the first report.
+    app.state.encoder = encoder
     backend = getattr(runner, "backend", None)  # LocalRunner's stages; None in a models-free gateway
     pipeline = None if backend is None else PipelineChunkExecutor(
         store, backend, settings, functools.partial(load_call_request, store),

@@ -26,6 +26,7 @@ from callytics_ray.judgement import ItemJudge
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import SCOPES, ApiKeyRecord, verify_api_key
+from callytics_ray.text.encoder import TextEncoder
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `callytics keys create`.")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, as a header.")
@@ -44,6 +45,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_store(request: Request) -> CallStore:
     return request.app.state.store
+
+
+def get_encoder(request: Request) -> TextEncoder | None:
+    return request.app.state.encoder
 
 
 def get_runner(request: Request) -> CallRunner:

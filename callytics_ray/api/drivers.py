@@ -7,13 +7,14 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query
 
 from callytics_ray.drivers.report import CallDrivers, DriverReport
-from callytics_ray.api.deps import get_settings, get_store, require
+from callytics_ray.api.deps import get_encoder, get_settings, get_store, require
 from callytics_ray.api.errors import BadRequestError, ErrorBody
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallFilter, CallStore
 from callytics_ray.storage.filters import as_utc
 from callytics_ray.storage.keys import ApiKeyRecord
 from callytics_ray.storage.models import TrendBucket
+from callytics_ray.text.encoder import TextEncoder
 
 router = APIRouter(prefix="/v1/drivers", tags=["drivers"])
 
@@ -32,11 +33,13 @@ def get_drivers(
     caller: ApiKeyRecord = Depends(require("read")),
     store: CallStore = Depends(get_store),
     settings: Settings = Depends(get_settings),
+    encoder: TextEncoder | None = Depends(get_encoder),
 ) -> DriverReport:
     """The caller's analysed calls in the range, clustered by their reasons (summaries where an
     analysis has none). Each driver has a label (named by the LLM when one is configured, else by
     its keyphrases), its calls and share, a trend over every bucket of the range, and the calls
-    most typical of it. The first report of a process loads the sentence encoder; embeddings are
+    most typical of it. The first report of a process loads the sentence encoder (on Serve: the
+    sentiment-analyzer's, where it is the same model); embeddings are
     kept, so later reports embed only new calls."""
     if created_after and created_before and as_utc(created_after) >= as_utc(created_before):
         raise BadRequestError("created_after must be before created_before")
@@ -48,7 +51,7 @@ def get_drivers(
         language=language,
     )
     calls, in_range = store.driver_calls(filters, limit=options.max_calls)
-    drivers = CallDrivers.from_settings(settings.model_copy(update={"drivers": options}))
+    drivers = CallDrivers.from_settings(settings.model_copy(update={"drivers": options}), encoder)
     return drivers.report(
         calls, store, bucket=bucket, created_after=created_after, created_before=created_before, calls_in_range=in_range
     )

@@ -123,9 +123,9 @@ class CallDrivers:
         self._options = options or DriverSettings()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CallDrivers:
-        """Drivers over the offline analyzer's encoder (the process's one copy), named by the
-        LLM when `llm.base_url` is set and `drivers.llm_labels` is on.
+    def from_settings(cls, settings: Settings, encoder: TextEncoder | None = None) -> CallDrivers:
+        """Drivers over the offline analyzer's encoder (`encoder` when given, else the process's
+        one copy), named by the LLM when `llm.base_url` is set and `drivers.llm_labels` is on.
 
         Raises:
             ModelNotFoundError: the encoder is not available.
@@ -137,7 +137,7 @@ class CallDrivers:
         ref, _device = settings.llm.offline_encoder(settings.sentiment)
         llm = LLMAnalyzer.from_settings(settings) if settings.llm.base_url and settings.drivers.llm_labels else None
         labeller = DriverLabeller(llm=llm, options=settings.llm.options, redaction=settings.redaction)
-        return cls(shared_encoder(settings), ref, labeller, settings.drivers)
+        return cls(encoder or shared_encoder(settings), ref, labeller, settings.drivers)
 
     def report(
         self,

@@ -135,17 +135,23 @@ def _mapped_libraries(pid: int) -> set[str]:
 
 
 def test_the_app_loads_the_sentence_encoder_once(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
-    # The offline analysis embeds (summary centrality, KeyBERT topics) through the
-    # sentiment-analyzer's replica: the llm-analyzer's process never loads torch or the model.
+    # The offline analysis (summary centrality, KeyBERT topics) and call drivers embed through the
+    # sentiment-analyzer's replica: the llm-analyzer's and the gateway's processes never load
+    # torch or the model.
     import psutil
 
     from bench.resources import ray_process_group
 
     with deployed.client(submit_key) as client:
         call = upload(client, stereo_call_path).json()
+        drivers = client.get("/v1/drivers", params={"bucket": "day"})
     analysis = call["result"]["analysis"]
     assert call["status"] == "completed" and analysis["model"] == "offline:centrality", analysis
     assert analysis["topics"] and analysis["summary"]
+    assert drivers.status_code == 200, drivers.text
+    report = drivers.json()
+    # The session's first report embeds its calls (later ones read the stored embeddings).
+    assert report["calls"] >= 1 and report["embedded_calls"] >= 1, report
     replicas = {}
     for pid in deployed.cluster.pids():
         try:
@@ -154,4 +160,4 @@ def test_the_app_loads_the_sentence_encoder_once(deployed: DeployedApp, submit_k
             continue
     torch_library = "libtorch_cpu.so"
     assert all(torch_library in _mapped_libraries(pid) for pid in replicas["sentiment-analyzer"])
-    assert not any(torch_library in _mapped_libraries(pid) for pid in replicas["llm-analyzer"])
+    assert not any(torch_library in _mapped_libraries(pid) for pid in replicas["llm-analyzer"] + replicas["api-gateway"])
