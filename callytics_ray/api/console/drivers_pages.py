@@ -12,11 +12,12 @@ from callytics_ray.api import drivers as drivers_api
 from callytics_ray.api.console.agents_pages import DateRange
 from callytics_ray.api.console.chart_specs import Axis, BarChart, BarSeries
 from callytics_ray.api.console.pages import PREFIX, console_caller, templates
-from callytics_ray.api.deps import get_settings, get_store
+from callytics_ray.api.deps import get_encoder, get_settings, get_store
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStore
 from callytics_ray.storage.keys import ApiKeyRecord
 from callytics_ray.storage.models import TrendBucket
+from callytics_ray.text.encoder import TextEncoder
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -30,6 +31,7 @@ def drivers_page(
     caller: ApiKeyRecord = Depends(console_caller),
     store: CallStore = Depends(get_store),
     settings: Settings = Depends(get_settings),
+    encoder: TextEncoder | None = Depends(get_encoder),
 ) -> HTMLResponse:
     span = DateRange.parse(first, last)
     if span.first and span.last and span.first > span.last:
@@ -37,6 +39,7 @@ def drivers_page(
     report = drivers_api.get_drivers(
         created_after=span.created_after, created_before=span.created_before, bucket=bucket, agent_id=None,
         language=None, max_calls=None, caller=caller, store=store, settings=settings,
+        encoder=encoder,
     )
     return templates.TemplateResponse(request, "drivers.html", {
         "caller": caller, "report": report, "span": span, "bucket": bucket,
