@@ -76,7 +76,7 @@ def probe(segmentation_batch: int, embedding_batch: int, batches: int, cache_dir
         done.set()
         sampler.join()
         peaks.append(peak[0] - base)
-    return {"peak_growth_mb": peaks, "cpu_s": cpu_s, "audio_s": sum(len(a.mono) / a.sample_rate for a in audios) * 2}
+    return {"peak_growth_mb": peaks, "cpu_s": cpu_s, "audio_s": sum(a.duration_s for a in audios) * 2}
 
 
 def run_probe(sizes: tuple[int, int], batches: int, cache_dir: Path) -> dict:
