@@ -136,9 +136,10 @@ class StageDeployment:
         """`module.__version__` as this replica imports it: shows which runtime_env it runs in."""
         return {name: str(getattr(importlib.import_module(name), "__version__", "unknown")) for name in modules}
 
-    async def _guarded(self, fn: Callable[[], T]) -> T | StageFailure:
+    async def _guarded(self, fn: Callable[[], T], *, record: bool = True) -> T | StageFailure:
         """One unbatched request: `fn` in a worker thread, the core's typed errors returned as a
-        StageFailure, both recorded in `self.metrics`.
+        StageFailure, both recorded in `self.metrics` (unless `record` is off: work this replica
+        does for another stage, which that stage's metrics count).
 
         Anything that is not a CallyticsError is raised as it is: it concerns only this caller,
         whom Serve hands it to (the batch rule, `callytics_ray.failures`, exists for batches).
@@ -148,8 +149,9 @@ class StageDeployment:
             result: T | StageFailure = await asyncio.to_thread(self._then_release_heap, fn)
         except CallyticsError as err:
             result = StageFailure(err)
-        # A result with a duration (ProcessedAudio) counts as audio processed.
-        self._record(result, started, audio_s=getattr(result, "duration_s", None))
+        if record:
+            # A result with a duration (ProcessedAudio) counts as audio processed.
+            self._record(result, started, audio_s=getattr(result, "duration_s", None))
         return result
 
     async def _run_batch(

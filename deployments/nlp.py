@@ -89,7 +89,8 @@ class SentimentAnalyzerDeployment(StageDeployment):
     async def encode(self, texts: Sequence[str]) -> np.ndarray | StageFailure:
         """Sentence embeddings from this replica's encoder (the one its head uses), for the
         llm-analyzer's offline analysis: one copy of the model in the app (deployments/encoder.py)."""
-        return await self._guarded(lambda: shared_encoder(self.settings).encode(texts))
+        # Not a sentiment request: the llm-analyzer's (or drivers') metrics count this work.
+        return await self._guarded(lambda: shared_encoder(self.settings).encode(texts), record=False)
 
     async def classify(self, texts: Sequence[str]) -> tuple[Sentiment, ...] | StageFailure:
         """One Sentiment per text, in order, or a StageFailure for the caller to raise."""

@@ -92,6 +92,19 @@ def test_unbatched_requests_return_core_errors_and_raise_the_rest():
     assert stage.metrics.requests == [(None, "silent_audio")]
 
 
+def test_work_for_another_stage_is_not_counted_as_this_stages_requests():
+    # The sentiment-analyzer embeds for the llm-analyzer: those are not sentiment requests.
+    stage = _Stage()
+
+    def refuse():
+        raise SilentAudioError("call.wav is silent")
+
+    assert asyncio.run(stage._guarded(lambda: 7, record=False)) == 7
+    assert isinstance(asyncio.run(stage._guarded(refuse, record=False)).error, SilentAudioError)
+    assert stage.metrics.requests == []
+    assert asyncio.run(stage._guarded(lambda: 7)) == 7 and stage.metrics.requests == [(None, None)]
+
+
 class _Recognizer:
     """A recognizer's DeploymentHandle as the gateway uses it: records what is sent."""
 
