@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -80,16 +78,11 @@ def probe(segmentation_batch: int, embedding_batch: int, batches: int, cache_dir
 
 
 def run_probe(sizes: tuple[int, int], batches: int, cache_dir: Path) -> dict:
-    root = str(Path(__file__).resolve().parents[1])
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.diarizer_memory", "probe", str(sizes[0]), str(sizes[1]), str(batches),
-         str(cache_dir)],
-        cwd=root, capture_output=True, text=True, check=False, timeout=1800,
-        env={**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"},
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"diarizer probe {sizes} failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """probe() in a child process, on one CPU thread."""
+    from bench.report import run_child_probe
+
+    return run_child_probe("bench.diarizer_memory", [str(sizes[0]), str(sizes[1]), str(batches), str(cache_dir)],
+                           env={"OMP_NUM_THREADS": "1"})
 
 
 def main() -> None:

@@ -1,12 +1,16 @@
-"""Shared by the benchmarks: machine description, interleaved timing, and bench/RESULTS.md sections."""
+"""Shared by the benchmarks: machine description, interleaved timing, measurements in fresh child
+processes, and bench/RESULTS.md sections."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -71,6 +75,23 @@ def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str
             fn()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def run_child_probe(module: str, args: list[str], *, env: dict[str, str] | None = None, timeout_s: float = 1800) -> dict:
+    """`python -m <module> probe <args>` in a fresh process (this checkout first on its path, so
+    one measurement's heap never inflates another's), and the JSON its last output line prints.
+
+    Raises:
+        RuntimeError: the child failed (with the end of its stderr).
+    """
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", module, "probe", *args], cwd=root, capture_output=True, text=True, check=False,
+        timeout=timeout_s, env={**os.environ, "PYTHONPATH": root, **(env or {})},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} probe {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def median(values: list[float]) -> float:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -96,17 +94,11 @@ def probe(backend: str, cache_dir: Path) -> dict:
 
 
 def run_probe(backend: str, cache_dir: Path) -> dict:
-    """probe() in a child process (this checkout's bench/ and callytics_ray/ first on its path)."""
-    root = str(Path(__file__).resolve().parents[1])
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.truecasing", "probe", backend, str(cache_dir)],
-        cwd=root, capture_output=True, text=True, check=False, timeout=900,
-        # One hash seed for every child: the library breaks score ties by set iteration order.
-        env={**os.environ, "PYTHONPATH": root, "PYTHONHASHSEED": "0"},
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"truecase probe {backend} failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """probe() in a child process."""
+    from bench.report import run_child_probe
+
+    # One hash seed for every child: the library breaks score ties by set iteration order.
+    return run_child_probe("bench.truecasing", [backend, str(cache_dir)], env={"PYTHONHASHSEED": "0"}, timeout_s=900)
 
 
 def main() -> None:

@@ -191,17 +191,15 @@ def bind_stages(args: AppArgs) -> dict[str, Any]:
         recognizers[name] = SpeechRecognizerDeployment.options(
             name=deployment_name, ray_actor_options=args.actor_options(resources, deployment_name)
         ).bind(settings=args.variant_settings(variant) if variant else args.settings, variant=name)
-    def bind(deployment: Deployment, stage: StageName) -> Application:
-        return _with_resources(deployment, args, stage).bind(settings=args.settings)
+    def bind(deployment: Deployment, stage: StageName, **handles: Any) -> Application:
+        return _with_resources(deployment, args, stage).bind(settings=args.settings, **handles)
 
     settings = args.parsed_settings()
     sentiment = bind(SentimentAnalyzerDeployment, "sentiment-analyzer")
     # One copy of the sentence encoder in the app: the llm-analyzer embeds through the
     # sentiment-analyzer when both name the same model (deployments/encoder.py).
     shares = settings.llm.shares_sentiment_encoder(settings.sentiment)
-    llm = _with_resources(LLMAnalyzerDeployment, args, "llm-analyzer").bind(
-        settings=args.settings, encoder=sentiment if shares else None
-    )
+    llm = bind(LLMAnalyzerDeployment, "llm-analyzer", encoder=sentiment if shares else None)
     return {
         "audio": bind(AudioProcessorDeployment, "audio-processor"),
         "recognizers": recognizers,
