@@ -251,6 +251,8 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
             print(f"{kind:<20} {ref}: {err}", file=sys.stderr)
             continue
         print(f"{kind:<20} {ref} -> {path}")
+        if kind == "sentence-embedding":
+            failed += _prefetch_onnx_export(path, settings)
     # The punctuation stage's true-casing statistics, as the SQLite store it reads at run time.
     from callytics_ray.punctuation.truecase_store import ensure_store
 
@@ -261,6 +263,22 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
         print(f"{'truecase':<20} english.dist: {err}", file=sys.stderr)
     if failed:
         raise CliError(f"{failed} model(s) could not be fetched (see above)")
+    return 0
+
+
+def _prefetch_onnx_export(path: Path, settings: Settings) -> int:
+    """Make the ONNX export a CPU encoder runs from (else the first replica makes it); 1 if it failed."""
+    from callytics_ray.errors import ModelNotFoundError
+    from callytics_ray.text.encoder import encoder_runtime
+    from callytics_ray.text.onnx_export import ensure_export
+
+    if encoder_runtime(settings.sentiment.encoder_runtime, settings.sentiment.device)[0] != "onnxruntime":
+        return 0
+    try:
+        print(f"{'sentence-onnx':<20} {path.name} -> {ensure_export(path, settings.cache_dir)}")
+    except ModelNotFoundError as err:
+        print(f"{'sentence-onnx':<20} {path.name}: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -18,6 +18,9 @@ from callytics_ray.result import PiiType
 
 ChannelLayout = Literal["auto", "mono", "dual"]
 Device = Literal["auto", "cpu", "cuda"]
+# How a sentence encoder runs: "auto" is onnxruntime on a CPU (no torch in the process) and
+# sentence-transformers on a GPU (callytics_ray.text.encoder).
+EncoderRuntime = Literal["auto", "onnxruntime", "sentence-transformers"]
 
 
 class _Section(BaseModel):
@@ -206,11 +209,14 @@ class SentimentSettings(_Section):
         method: offline method: "combined" (logistic head over sentence embeddings plus lexicon
             features), "embedding" (head over embeddings only) or "lexicon" (VADER and a Korean list).
         embedding_model: the sentence encoder of the offline head.
+        encoder_runtime: how sentence encoders run, this stage's and the offline analyzer's:
+            "auto" (onnxruntime on a CPU, sentence-transformers on a GPU), or one of them.
     """
 
     model: str | None = None
     method: Literal["combined", "embedding", "lexicon"] = "combined"
     embedding_model: str = "bundled:all-MiniLM-L6-v2"
+    encoder_runtime: EncoderRuntime = "auto"
     device: Device = "auto"
     batch_size: int = Field(32, ge=1)
     options: SentimentOptions = SentimentOptions()

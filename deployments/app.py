@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ray.serve import Application
 from ray.serve.deployment import Deployment
 
+from callytics_ray.memory import REPLICA_MALLOC_ENV
 from callytics_ray.settings import AsrVariant, Settings
 from deployments.asr import SpeechRecognizerDeployment
 from deployments.audio import AudioProcessorDeployment
@@ -88,7 +89,8 @@ class AppArgs(BaseModel):
             deployment, or a list of deployment names (each env copies the base virtualenv: about
             1.2 GB and 12-16 s per stage here, so the CPU profile leaves them off).
         runtime_envs_dir: where the requirement files are (None: the checkout's runtime_envs/).
-        env_vars: environment of every replica (HF_HUB_OFFLINE=1 makes a missed download fail fast).
+        env_vars: environment of every replica (HF_HUB_OFFLINE=1 makes a missed download fail fast),
+            over `memory.REPLICA_MALLOC_ENV` (a name set here wins).
         variant_resources: per A/B variant, overrides of the speech-recognizer's resources
             (another requirements file runs the variant on other pinned library versions).
 
@@ -160,7 +162,7 @@ class AppArgs(BaseModel):
         env = stage_runtime_env(
             requirements=resources.requirements if self.wants_runtime_env(deployment) else None,
             image_uri=resources.image_uri,
-            env_vars=self.env_vars,
+            env_vars={**REPLICA_MALLOC_ENV, **self.env_vars},
             directory=self.runtime_envs_dir,
         )
         if env:

@@ -50,12 +50,11 @@ class SentimentClassifier:
             ModelNotFoundError: the configured checkpoint or encoder is missing.
         """
         config = settings.sentiment
-        device = torch_device(config.device)
         if config.model is not None:
             from callytics_ray.sentiment.transformer import TransformerSentiment
 
             path = resolve_model(config.model, kind="sentiment", cache_dir=settings.cache_dir, offline=settings.offline)
-            return cls(TransformerSentiment(path, device=device, batch_size=config.batch_size))
+            return cls(TransformerSentiment(path, device=torch_device(config.device), batch_size=config.batch_size))
         if config.method == "lexicon":
             return cls(lexicon=LexiconScorer())
         from callytics_ray.sentiment.head import EmbeddingHead
@@ -64,8 +63,8 @@ class SentimentClassifier:
             config.embedding_model, kind="sentence-embedding", cache_dir=settings.cache_dir, offline=settings.offline
         )
         head = EmbeddingHead(
-            encoder, encoder_name=_ref_name(config.embedding_model), use_lexicon=config.method == "combined", cache_dir=settings.cache_dir, device=device,
-            batch_size=config.batch_size,
+            encoder, encoder_name=_ref_name(config.embedding_model), use_lexicon=config.method == "combined",
+            cache_dir=settings.cache_dir, device=config.device, runtime=config.encoder_runtime, batch_size=config.batch_size,
         )
         return cls(head)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from callytics_ray.sentiment.lexicon import LexiconScorer
 from callytics_ray.sentiment.training import LabelledSentence, data_hash, load_training_set
+from callytics_ray.settings import EncoderRuntime
 from callytics_ray.text.encoder import load_sentence_encoder
 from callytics_ray.types import SENTIMENT_LABELS
 
@@ -37,13 +38,14 @@ class EmbeddingHead:
         use_lexicon: bool,
         cache_dir: Path,
         device: str = "cpu",
+        runtime: EncoderRuntime = "auto",
         batch_size: int = 32,
         training: tuple[LabelledSentence, ...] | None = None,
     ) -> None:
         encoder_name = encoder_name or encoder_dir.name
         self.name = f"{'combined' if use_lexicon else 'embedding'}:{encoder_name}"
         # Shared with the offline analyzer in the same process (one copy of the model).
-        self._encoder = load_sentence_encoder(encoder_dir, device)
+        self._encoder = load_sentence_encoder(encoder_dir, device, runtime=runtime, cache_dir=cache_dir)
         self._lexicon = LexiconScorer() if use_lexicon else None
         self._batch_size = batch_size
         training = training or load_training_set()

@@ -123,7 +123,8 @@ def test_models_prefetch_resolves_every_configured_model(env):
     done = run(["models", "prefetch"], env)
     assert done.returncode == 0, done.stderr
     kinds = {line.split()[0] for line in done.stdout.splitlines()}
-    assert kinds == {"whisper", "speaker-embedding", "speaker-segmentation", "sentence-embedding", "truecase"}
+    assert kinds == {"whisper", "speaker-embedding", "speaker-segmentation", "sentence-embedding", "sentence-onnx",
+                     "truecase"}
     paths = [(line.split()[0], Path(line.rsplit(" -> ", 1)[1])) for line in done.stdout.splitlines()]
     # Models resolve to directories; the true-casing store is one SQLite file built into the cache.
     assert all(path.is_file() if kind == "truecase" else path.is_dir() for kind, path in paths)

@@ -22,7 +22,7 @@ BLEED_NAMES = {"philip", "steels", "phil", "tom", "whittemore", "whitmore"}
 def encoder(session_settings):
     path = resolve_model(session_settings.sentiment.embedding_model, kind="sentence-embedding",
                          cache_dir=session_settings.cache_dir, offline=True)
-    return load_sentence_encoder(path, "cpu")
+    return load_sentence_encoder(path, "cpu", cache_dir=session_settings.cache_dir)
 
 
 @pytest.fixture(scope="module", params=["keybert", "yake"])

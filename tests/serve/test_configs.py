@@ -52,6 +52,16 @@ def test_cpu_profile_fits_two_cores_without_gpus():
     assert not any("pip" in o.get("runtime_env", {}) for o in options)  # per-stage envs off by default
 
 
+def test_every_replica_starts_with_few_malloc_arenas_unless_the_config_says_otherwise():
+    # The environment is the runtime_env's: glibc reads MALLOC_ARENA_MAX when the process starts.
+    config = load_config(CPU_PROFILE)
+    envs = {d.name: d.ray_actor_options["runtime_env"]["env_vars"] for d in _built(config).deployments}
+    assert all(env["MALLOC_ARENA_MAX"] == "2" and env["HF_HUB_OFFLINE"] == "1" for env in envs.values()), envs
+    app_config(config)["args"]["env_vars"] = {"MALLOC_ARENA_MAX": "8"}
+    envs = {d.name: d.ray_actor_options["runtime_env"]["env_vars"] for d in _built(config).deployments}
+    assert all(env == {"MALLOC_ARENA_MAX": "8"} for env in envs.values()), envs
+
+
 def test_a_replaced_gateway_may_outlast_its_longest_waiting_client():
     """A rollout stops the old gateway after graceful_shutdown_timeout_s: at least api.wait_timeout_s,
     so a `?wait=true` upload it holds is answered, not cut off (Serve's default is 20 s)."""

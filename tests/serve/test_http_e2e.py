@@ -134,10 +134,20 @@ def _mapped_libraries(pid: int) -> set[str]:
         return {Path(line.split()[-1]).name for line in maps if "/" in line}
 
 
+def test_every_replica_runs_with_the_builders_malloc_environment(deployed: DeployedApp):
+    details = deployed.cluster.serve_details()["applications"]["callytics"]["deployments"]
+    pids = {name: [r["pid"] for r in d["replicas"] if r["state"] == "RUNNING"] for name, d in details.items()}
+    assert sum(map(bool, pids.values())) >= 8, pids  # every stage (the tiny-en arm starts at 0 replicas)
+    for name, replicas in pids.items():
+        for pid in replicas:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert b"MALLOC_ARENA_MAX=2" in environ, name
+
+
 def test_the_app_loads_the_sentence_encoder_once(deployed: DeployedApp, submit_key: str, stereo_call_path: Path):
     # The offline analysis (summary centrality, KeyBERT topics) and call drivers embed through the
-    # sentiment-analyzer's replica: the llm-analyzer's and the gateway's processes never load
-    # torch or the model.
+    # sentiment-analyzer's replica: the llm-analyzer's and the gateway's processes never load the
+    # model or a runtime for it. On a CPU the sentiment-analyzer runs it under onnxruntime, without torch.
     import psutil
 
     from bench.resources import ray_process_group
@@ -158,6 +168,12 @@ def test_the_app_loads_the_sentence_encoder_once(deployed: DeployedApp, submit_k
             replicas.setdefault(ray_process_group(psutil.Process(pid)), []).append(pid)
         except psutil.NoSuchProcess:
             continue
-    torch_library = "libtorch_cpu.so"
-    assert all(torch_library in _mapped_libraries(pid) for pid in replicas["sentiment-analyzer"])
-    assert not any(torch_library in _mapped_libraries(pid) for pid in replicas["llm-analyzer"] + replicas["api-gateway"])
+    def runtimes(pid: int) -> set[str]:
+        maps = _mapped_libraries(pid)
+        return {name for name, prefix in (("torch", "libtorch_cpu.so"), ("onnxruntime", "onnxruntime_pybind11_state"))
+                if any(m.startswith(prefix) for m in maps)}
+
+    sentiment = [runtimes(pid) for pid in replicas["sentiment-analyzer"]]
+    assert sentiment and all(r == {"onnxruntime"} for r in sentiment), sentiment
+    others = replicas["llm-analyzer"] + replicas["api-gateway"]
+    assert others and not any(runtimes(pid) for pid in others)
