@@ -252,7 +252,7 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
             continue
         print(f"{kind:<20} {ref} -> {path}")
         if kind == "sentence-embedding":
-            failed += _prefetch_onnx_export(path, settings)
+            failed += _prefetch_onnx_export(ref, path, settings)
     # The punctuation stage's true-casing statistics, as the SQLite store it reads at run time.
     from callytics_ray.punctuation.truecase_store import ensure_store
 
@@ -266,7 +266,7 @@ def cmd_models_prefetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prefetch_onnx_export(path: Path, settings: Settings) -> int:
+def _prefetch_onnx_export(ref: str, path: Path, settings: Settings) -> int:
     """Make the ONNX export a CPU encoder runs from (else the first replica makes it); 1 if it failed."""
     from callytics_ray.errors import ModelNotFoundError
     from callytics_ray.text.encoder import encoder_runtime
@@ -275,9 +275,9 @@ def _prefetch_onnx_export(path: Path, settings: Settings) -> int:
     if encoder_runtime(settings.sentiment.encoder_runtime, settings.sentiment.device)[0] != "onnxruntime":
         return 0
     try:
-        print(f"{'sentence-onnx':<20} {path.name} -> {ensure_export(path, settings.cache_dir)}")
+        print(f"{'sentence-onnx':<20} {ref} -> {ensure_export(path, settings.cache_dir)}")
     except ModelNotFoundError as err:
-        print(f"{'sentence-onnx':<20} {path.name}: {err}", file=sys.stderr)
+        print(f"{'sentence-onnx':<20} {ref}: {err}", file=sys.stderr)
         return 1
     return 0
 
