@@ -219,6 +219,9 @@ class LocalCluster:
             f"--temp-dir={self.temp_dir}",
             f"--num-gpus={self.num_gpus}",
             "--disable-usage-stats",
+            # Ray starts its Client server (`ray://`) on 10001 unless told otherwise (it cannot be
+            # turned off): two clusters on one machine (the tests' and a bench's) would both claim it.
+            f"--ray-client-server-port={free_port()}",
         ]
         if self.num_cpus is not None:
             command.append(f"--num-cpus={self.num_cpus}")
