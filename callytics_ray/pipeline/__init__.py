@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # libraries into each replica cost 30-50 MB apiece.
 _LAZY = {
     "LocalStages": "local", "ProgressHook": "orchestrator", "RetryPolicy": "orchestrator",
-    "StageBackend": "orchestrator", "run_call": "orchestrator", "VariantRouter": "variants",
+    "StageBackend": "backend", "run_call": "orchestrator", "VariantRouter": "variants",
 }
 
 

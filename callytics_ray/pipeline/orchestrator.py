@@ -16,24 +16,23 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from callytics_ray.audio.redact import AudioSpan, RedactedRecording
 from callytics_ray.errors import AudioError, CallyticsError, ConfigError, ModelNotFoundError, StageError
 from callytics_ray.judgement import ItemJudge
-from callytics_ray.llm import AnalysisOutcome
 from callytics_ray.pipeline import assemble, redacted_audio
 from callytics_ray.pipeline.assessment import assess_finished_call
-from callytics_ray.pipeline.stage_names import REQUIRED_STAGES, STAGES
+from callytics_ray.pipeline.backend import StageBackend
+from callytics_ray.pipeline.stage_names import REQUIRED_STAGES
 from callytics_ray.pipeline.request import CallRequest
 from callytics_ray.quality import QualityAnalyzer
 from callytics_ray.text.redaction import redact_utterances
-from callytics_ray.result import CallAnalysis, QualityResult
+from callytics_ray.result import CallAnalysis
 from callytics_ray.roles import attribute_speakers, revise_roles
-from callytics_ray.sentiment import Sentiment, summarize_sentiment
+from callytics_ray.sentiment import summarize_sentiment
 from callytics_ray.settings import Settings
 from callytics_ray.storage import CallStatus, CallStore
-from callytics_ray.types import AudioInfo, SpeakerRole, SpeakerTurn, Transcript, Utterance
+from callytics_ray.types import AudioInfo, SpeakerRole, SpeakerTurn, Utterance
 from callytics_ray.utterances import plain_utterances
 
 logger = logging.getLogger(__name__)
@@ -43,46 +42,6 @@ T = TypeVar("T")
 
 ProgressHook = Callable[[str, str, float], None]
 """Called as hook(stage, event, seconds) with event "start", "done" or "failed"."""
-
-
-class StageBackend(Protocol):
-    """Where the model stages run. `audio` payloads are opaque: arrays in-process, refs on Serve.
-
-    The orchestrator passes a stage only the call's own hints (language, vocabulary, speaker
-    bounds; the layout travels in the request); each stage decides its options itself, from its settings and,
-    on Serve, its live user_config.
-    """
-
-    async def process_audio(self, request: CallRequest) -> tuple[AudioInfo, Any]: ...
-
-    async def transcribe(
-        self, audio: Any, language: str | None, variant: str | None = None, vocabulary: Sequence[str] = ()
-    ) -> Transcript:
-        """Recognise speech with the recognizer of A/B `variant` (`VariantRouter`; None: the
-        default), prompted with the call's `vocabulary` terms."""
-        ...
-
-    async def diarize(self, audio: Any, min_speakers: int | None, max_speakers: int | None) -> list[SpeakerTurn]: ...
-
-    async def punctuate(self, utterances: Sequence[Utterance], language: str | None) -> tuple[Utterance, ...]: ...
-
-    async def classify_sentiment(self, texts: Sequence[str]) -> tuple[Sentiment, ...]: ...
-
-    async def analyze_conversation(
-        self,
-        utterances: Sequence[Utterance],
-        roles: Sequence[SpeakerRole],
-        sentiments: Sequence[Sentiment] | None,
-        quality: QualityResult | None,
-    ) -> AnalysisOutcome: ...
-
-    async def stage_models(self) -> dict[str, str]:
-        """Which model or method each stage runs, e.g. {"diarization": "offline", ...}."""
-        ...
-
-    async def redact_audio(self, request: CallRequest, spans: Sequence[AudioSpan]) -> RedactedRecording:
-        """The recording of `request` with `spans` bleeped or silenced (the audio stage's options)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from callytics_ray.storage.models import AppliedSpan, AudioRedaction, RedactedSp
 from callytics_ray.storage.tables import utcnow
 
 if TYPE_CHECKING:
-    from callytics_ray.pipeline.orchestrator import StageBackend
+    from callytics_ray.pipeline.backend import StageBackend
     from callytics_ray.pipeline.request import CallRequest
 
 

@@ -162,7 +162,7 @@ def test_serve_stages_implements_every_stage_backend_method():
     """ServeStages keeps in step with the orchestrator's protocol (same methods, same parameters)."""
     import inspect
 
-    from callytics_ray.pipeline.orchestrator import StageBackend
+    from callytics_ray.pipeline.backend import StageBackend
     from deployments.serve_stages import ServeStages
 
     protocol = {n for n, f in vars(StageBackend).items() if inspect.iscoroutinefunction(f)}
