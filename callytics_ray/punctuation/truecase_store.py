@@ -13,7 +13,6 @@ open, lacks the completion marker, or is shorter than its header says is rebuilt
 from __future__ import annotations
 
 import builtins
-import fcntl
 import functools
 import importlib.metadata
 import importlib.util
@@ -22,13 +21,14 @@ import logging
 import os
 import pickle
 import sqlite3
-import subprocess
 import sys
 import threading
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from callytics_ray.child_build import exclusive, run_module
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,7 @@ def ensure_store(cache_dir: Path, *, source: Path | None = None) -> Path:
     path = store_path(cache_dir)
     if is_complete(path, signature):
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(path.parent / ".lock"):
         if is_complete(path, signature):
             return path
         partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
@@ -101,13 +99,7 @@ def ensure_store(cache_dir: Path, *, source: Path | None = None) -> Path:
 
 
 def _build_in_child(source: Path, target: Path, signature: str) -> None:
-    # `python -m` with this checkout first on the path: the child imports the same module as us.
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    done = subprocess.run(
-        [sys.executable, "-m", __name__, str(source), str(target), signature],
-        env=env, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S, check=False,
-    )
+    done = run_module(__name__, [str(source), str(target), signature], timeout_s=_BUILD_TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"building the true-casing store failed: {done.stderr.strip()[-2000:]}")
 

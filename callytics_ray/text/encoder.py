@@ -143,7 +143,7 @@ def encoder_runtime(runtime: EncoderRuntime, device: str) -> tuple[str, str]:
     on a GPU; an "auto" device is a GPU when the driver reports one (asked without loading torch)."""
     from callytics_ray.devices import cuda_available
 
-    if device == "auto" and not cuda_available():
+    if device == "auto" and (runtime == "onnxruntime" or not cuda_available()):
         device = "cpu"
     if runtime == "auto":
         runtime = "onnxruntime" if device == "cpu" else "sentence-transformers"

@@ -15,7 +15,6 @@ normalisation if it has one) followed by an L2 normalisation, so the caller gets
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from callytics_ray.child_build import exclusive, run_module
 from callytics_ray.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -61,18 +61,13 @@ def ensure_export(source: Path, cache_dir: Path) -> Path:
     target = export_dir(source, cache_dir)
     if (target / META).exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".export.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(target.parent / ".export.lock"):
         if (target / META).exists():  # another process exported it while this one waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             logger.info("exporting sentence encoder %s to ONNX (once per model)", source.name)
-            done = subprocess.run(
-                [sys.executable, "-m", "callytics_ray.text.onnx_export", str(source), str(staging)],
-                capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S,
-            )
+            done = run_module(__name__, [str(source), str(staging)], timeout_s=EXPORT_TIMEOUT_S)
             if done.returncode != 0 or not (staging / META).exists():
                 reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 raise ModelNotFoundError(str(source), "sentence-embedding", f"its ONNX export failed: {reason}")

@@ -53,6 +53,7 @@ def test_the_onnx_encoder_gives_the_sentence_transformers_embeddings(minilm, ses
 def test_the_encoder_on_a_cpu_is_onnx_and_its_process_loads_no_torch(minilm, session_settings):
     assert encoder_runtime("auto", "cpu") == ("onnxruntime", "cpu")
     assert encoder_runtime("auto", "cuda") == ("sentence-transformers", "cuda")
+    assert encoder_runtime("onnxruntime", "auto") == ("onnxruntime", "cpu")
     with pytest.raises(ValueError, match="CPU only"):
         encoder_runtime("onnxruntime", "cuda")
     ensure_export(minilm, session_settings.cache_dir)  # made here, not timed in the child
