@@ -49,4 +49,10 @@ class RateLimiter:
         """
         if self.per_minute <= 0:
             return 0.0
-        return self._store.take_rate_token(key, per_minute=self.per_minute, now=self._clock())
+        asked = self._clock()
+        wait_s = self._store.take_rate_token(key, per_minute=self.per_minute, now=asked)
+        if wait_s <= 0:
+            return 0.0
+        # The wait counts from the answer, not from the question: the write may have waited for
+        # the database's lock behind other requests (seconds under a burst on SQLite).
+        return max(wait_s - (self._clock() - asked), 0.001)
